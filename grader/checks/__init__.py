@@ -1,0 +1,40 @@
+"""Check types: what can be verified about an answer, each a registered function.
+
+Public API:
+
+    Status, Verdict                 one check's outcome (see grader.checks.verdict for scoring)
+    CheckContext                    what a check may read (question, answer, program, traces)
+    Registry, CheckType, REGISTRY   the check types by name; `register` / `declare` add to REGISTRY
+    Params, NoParams                base classes of parameter models
+    run_checks(question, ctx)       a question's verdicts, honouring `requires`
+
+Importing this package registers the built-in check types:
+answered, concepts (written answers); main_guard, imports, calls (static);
+output_matches (the run's output); runs, process_created, pool_used, distinct_numbers,
+one_number_per_process, concurrent, spawn_safe (behaviour, declared; implemented with the Trace).
+"""
+
+from __future__ import annotations
+
+# The built-in check types register themselves on import.
+from grader.checks import answered, behaviour, concepts, output, static  # noqa: F401
+from grader.checks.context import DEFAULT_VARIANT, SPAWN_VARIANT, CheckContext
+from grader.checks.registry import REGISTRY, CheckType, NoParams, Params, Registry, declare, register
+from grader.checks.runner import run_checks
+from grader.checks.verdict import Status, Verdict
+
+__all__ = [
+    "DEFAULT_VARIANT",
+    "REGISTRY",
+    "SPAWN_VARIANT",
+    "CheckContext",
+    "CheckType",
+    "NoParams",
+    "Params",
+    "Registry",
+    "Status",
+    "Verdict",
+    "declare",
+    "register",
+    "run_checks",
+]

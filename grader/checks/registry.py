@@ -1,0 +1,114 @@
+"""The check registry: every check type by name, with its parameter model and run variants.
+
+A check type is one function `(ctx: CheckContext, params: P) -> Verdict` whose docstring says
+what it verifies (shown by `grader checks`), registered with a pydantic parameter model `P`:
+
+    @register("concepts", params=ConceptsParams)
+    def concepts(ctx: CheckContext, params: ConceptsParams) -> Verdict:
+        '''Coverage of the key ideas ...'''
+
+`variants` names the runs the check reads from `ctx.traces` ("default", "spawn"); static and
+written checks need none, so the grading engine runs exactly what a question needs.
+
+A check type can also be *declared* before it is implemented (`declare`): its parameters are
+validated in rubrics and listed by `grader checks`, but no verdict can come from it:
+`Rubric.unimplemented` lists such checks and the engine must refuse to grade with them.
+
+`REGISTRY` is the built-in registry, filled when `grader.checks` is imported. Tests and
+plug-ins may build their own `Registry` and pass it to the rubric loader.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from grader.checks.context import CheckContext
+from grader.checks.verdict import Verdict
+
+P = TypeVar("P", bound=BaseModel)
+CheckFunction = Callable[[CheckContext, Any], Verdict]
+Variants = frozenset[str] | Callable[[Any], frozenset[str]]
+
+
+class Params(BaseModel):
+    """Base of every check type's parameter model: unknown keys are errors, values strict."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class NoParams(Params):
+    """A check type that takes no parameters."""
+
+
+@dataclass(frozen=True)
+class CheckType:
+    name: str
+    params: type[BaseModel]
+    function: CheckFunction | None  # None: declared, not implemented yet
+    variants: Variants
+    doc: str
+
+    @property
+    def implemented(self) -> bool:
+        return self.function is not None
+
+    @property
+    def summary(self) -> str:
+        return self.doc.strip().split("\n\n")[0].replace("\n", " ") if self.doc else ""
+
+    def variants_for(self, params: BaseModel) -> frozenset[str]:
+        """The run variants this check needs with these parameters."""
+        return self.variants(params) if callable(self.variants) else self.variants
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._types: dict[str, CheckType] = {}
+
+    def register(self, name: str, *, params: type[P], variants: Variants = frozenset()
+                 ) -> Callable[[Callable[[CheckContext, P], Verdict]], Callable[[CheckContext, P], Verdict]]:
+        """Decorator: register `function` as check type `name` (replacing a declaration)."""
+
+        def add(function: Callable[[CheckContext, P], Verdict]) -> Callable[[CheckContext, P], Verdict]:
+            existing = self._types.get(name)
+            if existing is not None and existing.implemented:
+                raise ValueError(f"check type {name!r} is already registered")
+            if existing is not None and existing.params is not params:
+                raise ValueError(f"check type {name!r} was declared with {existing.params.__name__}, "
+                                 f"implemented with {params.__name__}")
+            doc = inspect.getdoc(function) or (existing.doc if existing else "")
+            self._types[name] = CheckType(name, params, function, variants, doc)
+            return function
+
+        return add
+
+    def declare(self, name: str, *, params: type[BaseModel], variants: Variants, doc: str) -> None:
+        """Announce a check type's name and parameters before its function exists."""
+        if name in self._types:
+            raise ValueError(f"check type {name!r} is already registered")
+        self._types[name] = CheckType(name, params, None, variants, inspect.cleandoc(doc))
+
+    def get(self, name: str) -> CheckType | None:
+        return self._types.get(name)
+
+    def names(self) -> list[str]:
+        return sorted(self._types)
+
+    def __iter__(self) -> Iterator[CheckType]:
+        return iter(sorted(self._types.values(), key=lambda t: t.name))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._types
+
+    def __len__(self) -> int:
+        return len(self._types)
+
+
+REGISTRY = Registry()
+register = REGISTRY.register
+declare = REGISTRY.declare

@@ -1,0 +1,102 @@
+"""`grader inspect`: how the grader reads a submission and where it finds each answer."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from grader.answers import Answer, PartKind
+from grader.errors import SubmissionError
+from grader.submission import Submission
+
+PREVIEW_LINES = 3
+WIDTH = 100
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "inspect",
+        help="show which cells answer each question, and why",
+        description="Read submissions and show, for each rubric question, the cells found, the reason, "
+                    "and the first lines of each. Nothing is run.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="submission files or folders")
+    p.add_argument("--rubric", metavar="FILE", help="rubric whose questions to look for "
+                                                    "(default: rubrics/multiprocessing.yaml)")
+    p.add_argument("--json", action="store_true", help="print the same as JSON")
+    p.add_argument("--cells", action="store_true", help="also list every cell as read")
+    p.add_argument("--encoding", metavar="NAME", help="read text files with this encoding instead of UTF-8")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.cli.common import rubric_arg
+    from grader.load import find_submissions, load
+    from grader.locate import locate, questions_from_rubric
+    from grader.rubric.load import load_rubric
+
+    rubric = load_rubric(rubric_arg(args.rubric))
+    questions = questions_from_rubric(rubric)
+    failed = 0
+    results: list[dict[str, Any]] = []
+    for path in find_submissions(args.paths):
+        try:
+            sub = load(path, encoding=args.encoding)
+        except SubmissionError as exc:
+            failed += 1
+            print(f"grader: {exc}", file=sys.stderr)
+            results.append({"submission": path, "error": exc.reason})
+            continue
+        answers = locate(sub, questions)
+        if args.json:
+            data = {"submission": sub.name, "path": sub.path, "format": sub.format.value, "notes": sub.notes,
+                    "answers": [a.to_json(sub) for a in answers]}
+            if args.cells:
+                data["cells"] = [c.to_json() for c in sub.cells]
+            results.append(data)
+        else:
+            print(render(sub, answers, show_cells=args.cells))
+    if args.json:
+        json.dump(results if len(results) != 1 else results[0], sys.stdout, indent=2)
+        print()
+    return 1 if failed else 0
+
+
+def _preview(text: str) -> list[str]:
+    lines = [ln.rstrip() for ln in text.strip("\n").split("\n") if ln.strip()]
+    out = [ln if len(ln) <= WIDTH else ln[: WIDTH - 3] + "..." for ln in lines[:PREVIEW_LINES]]
+    if len(lines) > PREVIEW_LINES:
+        out.append(f"... ({len(lines) - PREVIEW_LINES} more lines)")
+    return out
+
+
+def render(sub: Submission, answers: list[Answer], *, show_cells: bool = False) -> str:
+    kinds = {"ipynb": "Jupyter notebook", "script": "Python script", "text": "plain-text notebook export"}
+    out = [f"{sub.name}  ({kinds[sub.format.value]}, {len(sub.cells)} cells)"]
+    out.extend(f"  note: {n}" for n in sub.notes)
+    if show_cells:
+        for c in sub.cells:
+            out.append(f"  [{c.index}] {c.kind.value} {c.origin.describe()} {c.prompt or ''}")
+            out.extend(f"      | {ln}" for ln in _preview(c.source))
+            if c.output.strip():
+                out.extend(f"      > {ln}" for ln in _preview(c.output))
+    for a in answers:
+        loc = a.location(sub)
+        where = ", ".join(f"cell {c}" for c in loc.get("cells", [])) or ", ".join(
+            f"lines {r[0]}-{r[1]}" if r[0] != r[1] else f"line {r[0]}" for r in loc.get("lines", []))
+        status = where if a.answered else "UNANSWERED"
+        out.append(f"  {a.question}: {status}")
+        out.append(f"      why: {a.reason}")
+        for part in a.parts:
+            cell = sub.cells[part.cell]
+            tag = part.kind.value
+            if part.kind is PartKind.PROSE and part.written_in:
+                tag += f", in {part.written_in.value}"
+            if part.from_markdown:
+                tag += ", from markdown"
+            out.append(f"      [{tag}] {cell.origin.describe()}")
+            out.extend(f"        | {ln}" for ln in _preview(part.text))
+            out.extend(f"        note: {n}" for n in part.notes)
+    return "\n".join(out)

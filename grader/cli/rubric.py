@@ -1,0 +1,83 @@
+"""`grader rubric`: validate rubric files, print their JSON Schema.
+
+    grader rubric check R...              one line per rubric: ok with a summary, or every problem
+    grader rubric check R --overrides O   also validate an overrides file against the rubric
+    grader rubric schema                  the rubric JSON Schema (rubrics/rubric.schema.json)
+    grader rubric schema --overrides      the overrides JSON Schema
+
+`check` exits 0 when every rubric is valid and can grade; 1 when a rubric has problems, or
+uses a check type that is declared but not implemented yet (it says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("rubric", help="validate rubrics, print the rubric JSON Schema",
+                              description="Work with rubric files. Nothing here runs student code.")
+    sub = p.add_subparsers(dest="rubric_command", metavar="ACTION")
+    sub.required = True
+    check = sub.add_parser("check", help="validate rubric files",
+                           description="Validate rubric files and report every problem as file:line: path: "
+                                       "message. Exit 1 if any rubric is invalid or cannot grade yet.")
+    check.add_argument("rubrics", nargs="+", metavar="RUBRIC", help="rubric YAML files")
+    check.add_argument("--overrides", metavar="FILE", help="also validate this overrides file against "
+                                                           "the (single) rubric")
+    check.set_defaults(handler=run_check)
+    schema = sub.add_parser("schema", help="print the JSON Schema of rubric files",
+                            description="Print the JSON Schema generated from the rubric format and every "
+                                        "check type's parameters (rubrics/rubric.schema.json is this output).")
+    schema.add_argument("--overrides", action="store_true", help="the overrides file schema instead")
+    schema.set_defaults(handler=run_schema)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    from grader.errors import RubricError
+    from grader.rubric import load_overrides, load_rubric, unimplemented
+
+    if args.overrides and len(args.rubrics) != 1:
+        print("grader: --overrides needs exactly one rubric", file=sys.stderr)
+        return 2
+    status = 0
+    for path in args.rubrics:
+        try:
+            rubric = load_rubric(path)
+        except RubricError as exc:
+            status = 1
+            for problem in exc.problems:
+                print(problem)
+            print(f"{path}: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}")
+            continue
+        summary = (f"{len(rubric.questions)} questions, {rubric.n_checks} checks, "
+                   f"{rubric.max_score:g} points")
+        missing = unimplemented(rubric)
+        if missing:
+            status = 1
+            for line in missing:
+                print(line)
+            print(f"{path}: valid, {summary}; cannot grade yet: {len(missing)} checks use check types "
+                  "that are not implemented")
+        else:
+            print(f"{path}: ok, {summary}")
+        if args.overrides:
+            try:
+                overrides = load_overrides(args.overrides, rubric)
+            except RubricError as exc:
+                status = 1
+                for problem in exc.problems:
+                    print(problem)
+                continue
+            n = sum(len(q) for q in overrides.submissions.values())
+            print(f"{args.overrides}: ok, {n} overrides for {len(overrides.submissions)} submissions")
+    return status
+
+
+def run_schema(args: argparse.Namespace) -> int:
+    from grader.rubric.schema import dumps, overrides_schema, rubric_schema
+
+    sys.stdout.write(dumps(overrides_schema() if args.overrides else rubric_schema()))
+    return 0

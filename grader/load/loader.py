@@ -1,0 +1,122 @@
+"""Pick the reader from the content, and the file from a student's folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from grader.errors import SubmissionError
+from grader.load.decode import decode, describe_binary, looks_binary
+from grader.load.notebook import read_notebook
+from grader.load.script import is_nbconvert, is_percent, read_script
+from grader.load.text_export import is_text_export, read_plain_text, read_text_export
+from grader.pysource import compiles, looks_like_code
+from grader.submission import Submission
+
+MAX_BYTES = 200 * 1024 * 1024  # larger files are refused before reading them
+
+# In a student's folder: which files can be a submission, best first.
+_PREFERRED = (".ipynb", ".py", ".txt", ".md", "")
+_SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", "__MACOSX", ".venv", "venv", "node_modules"}
+
+
+def _candidates(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        for f in sorted(files):
+            if f.startswith(".") or f.startswith("~$"):
+                continue
+            p = Path(root) / f
+            if p.suffix.lower() in _PREFERRED and p.is_file():
+                found.append(p)
+    return found
+
+
+def choose_file(folder: Path) -> tuple[Path, list[str]]:
+    """The notebook or script in a student's folder, and notes on what else was there."""
+    candidates = _candidates(folder)
+    for ext in _PREFERRED:
+        group = [p for p in candidates if p.suffix.lower() == ext and p.stat().st_size > 0]
+        if not group:
+            continue
+        chosen = max(group, key=lambda p: (p.stat().st_size, str(p)))
+        others = [str(p.relative_to(folder)) for p in group if p != chosen]
+        notes = [f"chose {chosen.relative_to(folder)} from the folder"]
+        if others:
+            notes.append(f"the folder also holds {', '.join(others)} (not graded; the largest was chosen)")
+        return chosen, notes
+    raise SubmissionError(str(folder), "no notebook or Python script in this folder")
+
+
+def _read_text(path: str, name: str, text: str) -> Submission:
+    stripped = text.lstrip()
+    if not stripped:
+        raise SubmissionError(path, "empty file (only whitespace)")
+    lines = text.split("\n")
+    if stripped.startswith("{") or path.lower().endswith(".ipynb"):
+        return read_notebook(path, name, text)
+    if is_nbconvert(lines) or is_percent(lines):
+        return read_script(path, name, text)
+    if is_text_export(lines):
+        return read_text_export(path, name, text)
+    if path.lower().endswith(".py") or compiles(text) or looks_like_code(text):
+        return read_script(path, name, text)
+    return read_plain_text(path, name, text)
+
+
+def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str | None = None) -> Submission:
+    """Read one submission (a file, or a folder holding one student's files)."""
+    p = Path(path)
+    shown = str(path)
+    if not p.exists():
+        raise SubmissionError(shown, "no such file or folder")
+    notes: list[str] = []
+    if p.is_dir():
+        name = name or p.name
+        p, notes = choose_file(p)
+    else:
+        name = name or p.name
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            raise SubmissionError(str(p), f"file too large ({size // (1024 * 1024)} MB; the limit is "
+                                          f"{MAX_BYTES // (1024 * 1024)} MB)")
+        data = p.read_bytes()
+    except OSError as exc:
+        raise SubmissionError(str(p), f"cannot read: {exc.strerror or exc}") from None
+    if not data:
+        raise SubmissionError(str(p), "empty file")
+    if looks_binary(data):
+        raise SubmissionError(str(p), describe_binary(data))
+    text = decode(str(p), data, encoding)
+    submission = _read_text(str(p), name, text)
+    submission.notes[:0] = notes
+    if not submission.cells or all(c.is_blank for c in submission.cells):
+        raise SubmissionError(str(p), "nothing in it: every cell is empty")
+    return submission
+
+
+def find_submissions(paths: list[str]) -> list[str]:
+    """Expand the command line: a folder of submissions becomes one entry per student.
+
+    A folder is one student's submission when it directly holds exactly one notebook (or, with
+    no notebook, exactly one Python script); otherwise every entry in it is a submission, so
+    stray files get a result row of their own instead of vanishing.
+    """
+    out: list[str] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir() and not is_single_submission(p):
+            entries = sorted(e for e in p.iterdir() if not e.name.startswith(".") and e.name not in _SKIP_DIRS)
+            out.extend(str(e) for e in entries)
+        else:
+            out.append(raw)
+    return out
+
+
+def is_single_submission(folder: Path) -> bool:
+    files = [e for e in folder.iterdir() if e.is_file() and not e.name.startswith(".")]
+    notebooks = [e for e in files if e.suffix.lower() == ".ipynb"]
+    scripts = [e for e in files if e.suffix.lower() == ".py"]
+    return len(notebooks) == 1 or (not notebooks and len(scripts) == 1)

@@ -1,0 +1,43 @@
+"""Finding each question's answer in a submission, and recording why.
+
+    locate(submission, questions, overrides=None) -> list[Answer]   one Answer per question, in order
+
+`questions` are `QuestionRef`s (id, number, text, kind, aliases, code_patterns); the rubric
+provides them. See `assign` for how the decision is made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from grader.answers import Answer
+from grader.locate.assign import assign
+from grader.locate.pieces import Piece, QuestionRef, split_cell
+from grader.rubric.model import Rubric
+from grader.submission import Submission
+
+__all__ = ["QuestionRef", "locate", "pieces_of", "questions_from_rubric"]
+
+
+def pieces_of(submission: Submission, questions: Sequence[QuestionRef]) -> list[Piece]:
+    return [p for cell in submission.cells for p in split_cell(cell, questions)]
+
+
+def locate(submission: Submission, questions: Sequence[QuestionRef],
+           overrides: Mapping[str, Sequence[int]] | None = None) -> list[Answer]:
+    """One Answer per question, in the questions' order.
+
+    `overrides` maps a question id to Submission cell indices a TA chose for it.
+    """
+    return assign(submission, pieces_of(submission, questions), questions, overrides)
+
+
+def questions_from_rubric(rubric: Rubric) -> list[QuestionRef]:
+    """The locator's view of a rubric's questions."""
+    refs = []
+    for k, q in enumerate(rubric.questions, start=1):
+        digits = "".join(ch for ch in q.id if ch.isdigit())
+        number = q.number if q.number is not None else (int(digits) if digits else k)
+        refs.append(QuestionRef(id=q.id, number=number, text=q.text, kind=q.type.value, aliases=q.aliases,
+                                code_patterns=q.code_patterns))
+    return refs

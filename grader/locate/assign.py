@@ -1,0 +1,319 @@
+"""Deciding which pieces answer which question.
+
+1. Labels (a heading `Q3`, a comment `#Q4`, `Answer = 5`, copied question text) open a section:
+   what follows a label belongs to its question until the next label.
+2. Questions without a label are placed by order, kind and content: the pieces of the section
+   before them (or the whole file, if nothing is labelled) are aligned with the questions in
+   order by a small dynamic programme. A written question prefers prose, a code question code;
+   a question left empty costs more than a kind mismatch, so six cells for six questions map
+   one to one; code matching a question's `code_patterns` is pulled towards it.
+3. A code question whose own section has no code matching its patterns takes matching code
+   that was placed under a written question (an example Pool under "What is a Pool?").
+4. A title before the first label and a short closing line after the last answer belong to
+   no question.
+Every placement keeps its reason, in words a TA can check.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from grader.answers import Answer, AnswerPart, Method
+from grader.locate.pieces import Piece, QuestionRef, reclassified
+from grader.pysource import identifiers
+from grader.submission import Format, Submission
+
+EMPTY_COST = 3.0  # a question left without any piece
+SKIP_SHORT = 0.3  # leaving a short title-like piece unassigned
+SKIP_LONG = 4.0
+
+
+@dataclass
+class _Placement:
+    question: str
+    method: Method
+    reason: str
+
+
+@dataclass
+class _Section:
+    owner: str | None  # question id, or None for an unknown question number / preamble
+    label_piece: int | None  # index into the piece list
+    pieces: list[int] = field(default_factory=list)  # substantive pieces after (and incl.) the label
+
+
+def _describe_piece(sub: Submission, piece: Piece) -> str:
+    return sub.describe_cell(piece.cell)
+
+
+def content_score(piece: Piece, q: QuestionRef) -> float:
+    """How much this code looks like an answer to q: its patterns (strong), shared words (weak)."""
+    code = piece.code_text()
+    if not code:
+        return 0.0
+    score = 0.0
+    if q.code_patterns:
+        hits = sum(1 for p in q.code_patterns if re.search(p, code))
+        score += 1.5 * hits / len(q.code_patterns)
+    words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", q.text)} - _STOP
+    if words:
+        idents = {i.lower() for i in identifiers(code)}
+        score += 0.5 * len(words & idents) / len(words)
+    return score
+
+
+def matches_patterns(piece: Piece, q: QuestionRef) -> bool:
+    code = piece.code_text()
+    return bool(q.code_patterns) and bool(code) and all(re.search(p, code) for p in q.code_patterns)
+
+
+_STOP = {"what", "write", "python", "code", "using", "module", "with", "each", "should", "program", "which",
+         "does", "that", "this", "from", "there", "their", "they", "will", "would", "your", "explain", "create"}
+
+
+def _assign_cost(piece: Piece, q: QuestionRef) -> float:
+    cost = 0.0
+    if q.kind == "code" and not piece.has_code:
+        cost += 0.6
+    if q.kind != "code" and piece.has_code and not piece.has_prose:
+        cost += 0.8
+    if piece.has_code:
+        cost -= min(1.5, content_score(piece, q))
+    return cost
+
+
+def _skip_cost(piece: Piece) -> float:
+    words = sum(len(c.text.split()) for c in piece.contents)
+    return SKIP_SHORT if words <= 8 and not piece.has_code else SKIP_LONG
+
+
+def align(pieces: Sequence[Piece], questions: Sequence[QuestionRef], *, anchored: bool,
+          allow_skip: bool) -> list[int | None]:
+    """Monotone assignment of pieces to question indices (None: no question) at least cost."""
+    n, m = len(pieces), len(questions)
+    inf = float("inf")
+    # dp[i][j+1]: pieces[:i] placed, the last placed piece went to question j (j = -1: none yet)
+    dp = [[inf] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int | None] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    dp[0][0] = 0.0
+    for i in range(n):
+        for jj in range(m + 1):
+            cur = dp[i][jj]
+            if cur == inf:
+                continue
+            j = jj - 1
+            skippable = allow_skip and (j == -1 or j == m - 1) and not (anchored and i == 0)
+            if skippable and cur + _skip_cost(pieces[i]) < dp[i + 1][jj]:
+                dp[i + 1][jj] = cur + _skip_cost(pieces[i])
+                back[i + 1][jj] = (jj, None)
+            for k in range(max(j, 0), m):
+                if anchored and i == 0 and k != 0:
+                    continue
+                jump = EMPTY_COST * (k - j - 1) if k > j else 0.0
+                c = cur + jump + _assign_cost(pieces[i], questions[k])
+                if c < dp[i + 1][k + 1]:
+                    dp[i + 1][k + 1] = c
+                    back[i + 1][k + 1] = (jj, k)
+    best_jj = min(range(m + 1), key=lambda jj: dp[n][jj] + EMPTY_COST * (m - jj))
+    result: list[int | None] = [None] * n
+    jj = best_jj
+    for i in range(n, 0, -1):
+        step = back[i][jj]
+        assert step is not None
+        result[i - 1] = step[1]
+        jj = step[0]
+    return result
+
+
+def _ordinal(n: int) -> str:
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
+           overrides: Mapping[str, Sequence[int]] | None = None) -> list[Answer]:
+    by_id = {q.id: q for q in questions}
+    order = {q.id: k for k, q in enumerate(questions)}
+    placement: dict[int, _Placement] = {}
+    substantive = [i for i, p in enumerate(pieces) if p.substantive]
+
+    # 1. Sections opened by labels.
+    sections: list[_Section] = [_Section(None, None)]
+    for i, p in enumerate(pieces):
+        label = p.label
+        if label is not None:
+            same = sections[-1].owner == label.question and label.question is not None
+            if same and label.method is Method.QUESTION_TEXT:
+                # Words of the question repeated inside its own answer are part of the answer.
+                pieces[i] = p = reclassified(p, questions)
+            elif not same:
+                sections.append(_Section(label.question, i))
+        if p.substantive:
+            sections[-1].pieces.append(i)
+    labelled = {s.owner for s in sections if s.owner is not None}
+    label_text: dict[str, str] = {}
+    for s in sections:
+        if s.owner is None or s.label_piece is None:
+            continue
+        lp = pieces[s.label_piece]
+        assert lp.label is not None
+        label_text.setdefault(s.owner, f"{lp.label.detail} in {_describe_piece(sub, lp)}")
+        for i in s.pieces:
+            if i == s.label_piece:
+                reason = f"labelled by {lp.label.detail}"
+            else:
+                reason = f"follows {lp.label.detail} ({_describe_piece(sub, lp)})"
+            placement[i] = _Placement(s.owner, lp.label.method, reason)
+
+    # 2. Questions without a label: align them with the pieces around them.
+    unmarked = [q for q in questions if q.id not in labelled]
+    if unmarked:
+        if not labelled:
+            _place_by_alignment(sub, pieces, substantive, list(questions), placement, anchored=False,
+                                allow_skip=True, context="no question labels in this file")
+        else:
+            for run in _runs(unmarked, order):
+                prev_q = next((q for q in reversed(questions[: order[run[0].id]]) if q.id in labelled), None)
+                if prev_q is not None:
+                    section = next(s for s in reversed(sections) if s.owner == prev_q.id)
+                    stretch = [i for i in section.pieces if pieces[i].substantive]
+                    qs = [prev_q, *run]
+                    if stretch:
+                        _place_by_alignment(sub, pieces, stretch, qs, placement, anchored=True, allow_skip=False,
+                                            context=f"no label for {', '.join(q.id for q in run)}")
+                else:
+                    stretch = list(sections[0].pieces)
+                    if stretch:
+                        context = f"before the first label; no label for {', '.join(q.id for q in run)}"
+                        _place_by_alignment(sub, pieces, stretch, run, placement, anchored=False, allow_skip=True,
+                                            context=context)
+
+    # 4. A title before the first label was never placed; a short closing line after the last
+    # answer ("THANKS") is taken out again.
+    tail = [i for i in substantive if i in placement]
+    while tail:
+        last = pieces[tail[-1]]
+        if last.has_code or sum(len(c.text.split()) for c in last.contents) > 8 or last.label is not None:
+            break
+        owner_parts = [i for i in tail if placement[i].question == placement[tail[-1]].question]
+        if len(owner_parts) <= 1:
+            break
+        placement.pop(tail.pop())
+
+    # 3. Code placed under a written question that answers a code question by its content.
+    _move_by_content(sub, pieces, questions, by_id, placement)
+
+    # TA overrides win over everything.
+    if overrides:
+        for qid, cells in overrides.items():
+            for i, p in enumerate(pieces):
+                if p.cell in cells and p.substantive:
+                    placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")
+
+    return _answers(sub, pieces, questions, placement, label_text)
+
+
+def _runs(unmarked: list[QuestionRef], order: Mapping[str, int]) -> list[list[QuestionRef]]:
+    runs: list[list[QuestionRef]] = []
+    for q in unmarked:
+        if runs and order[runs[-1][-1].id] == order[q.id] - 1:
+            runs[-1].append(q)
+        else:
+            runs.append([q])
+    return runs
+
+
+def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int], qs: list[QuestionRef],
+                        placement: dict[int, _Placement], *, anchored: bool, allow_skip: bool, context: str) -> None:
+    result = align([pieces[i] for i in stretch], qs, anchored=anchored, allow_skip=allow_skip)
+    counts: dict[str, int] = {}
+    for i, k in zip(stretch, result, strict=True):
+        if k is None:
+            placement.pop(i, None)
+            continue
+        q = qs[k]
+        if anchored and k == 0:
+            continue  # stays with its labelled section
+        counts[q.id] = counts.get(q.id, 0) + 1
+        p = pieces[i]
+        what = "code" if p.has_code else "text"
+        detail = (f"by position: {context}; {_describe_piece(sub, p)} is the {_ordinal(counts[q.id])} "
+                  f"piece placed in {q.id}'s slot")
+        if p.has_code and content_score(p, q) >= 1.0:
+            detail = f"by position and content: {context}; the {what} in {_describe_piece(sub, p)} fits {q.id}"
+        placement[i] = _Placement(q.id, Method.POSITION, detail)
+
+
+def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
+                     by_id: Mapping[str, QuestionRef], placement: dict[int, _Placement]) -> None:
+    for q in questions:
+        if q.kind != "code" or not q.code_patterns:
+            continue
+        own = [i for i, pl in placement.items() if pl.question == q.id and pieces[i].has_code]
+        if any(matches_patterns(pieces[i], q) for i in own):
+            continue
+        candidates = []
+        for i, pl in placement.items():
+            owner = by_id.get(pl.question)
+            if owner is None or owner.kind == "code" or not pieces[i].has_code:
+                continue
+            others = [j for j, pj in placement.items() if pj.question == owner.id and j != i]
+            if not any(pieces[j].has_prose for j in others):
+                continue  # the code is that written question's only answer: leave it there
+            if matches_patterns(pieces[i], q):
+                candidates.append(i)
+        if not candidates:
+            continue
+        q_first = min((i for i, pl in placement.items() if pl.question == q.id), default=len(pieces))
+        chosen = min(candidates, key=lambda i: (i > q_first, abs(q_first - i)))
+        old = placement[chosen].question
+        placement[chosen] = _Placement(
+            q.id, Method.CONTENT,
+            f"by content: the code in {_describe_piece(sub, pieces[chosen])} does what {q.id} asks "
+            f"(matches {', '.join(q.code_patterns)}) though it sits under {old}",
+        )
+
+
+def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
+             placement: Mapping[int, _Placement], label_text: Mapping[str, str]) -> list[Answer]:
+    answers: list[Answer] = []
+    split_cells = {p.cell for p in pieces if p.first > 0}
+    for q in questions:
+        idx = sorted(i for i, pl in placement.items() if pl.question == q.id)
+        moved_first = [i for i in idx if placement[i].method is Method.CONTENT]
+        idx = moved_first + [i for i in idx if i not in moved_first]
+        parts: list[AnswerPart] = []
+        for i in idx:
+            p = pieces[i]
+            cell = sub.cells[p.cell]
+            span = None
+            if p.cell in split_cells and cell.source_first_line is not None and sub.format is not Format.NOTEBOOK:
+                span = (cell.source_first_line + p.first, cell.source_first_line + p.last)
+            for c in p.contents:
+                if c.kind is None or not c.text.strip():
+                    continue
+                parts.append(AnswerPart(cell=p.cell, kind=c.kind, text=c.text, written_in=c.written_in,
+                                        from_markdown=c.from_markdown, notes=list(c.notes), span=span))
+        label_cells = [pieces[i].cell for i, pl in placement.items()
+                       if pl.question == q.id and not pieces[i].substantive]
+        answer = Answer(question=q.id, parts=parts)
+        marker = next((p.cell for p in pieces if p.label is not None and p.label.question == q.id), None)
+        answer.marker_cell = marker if marker is not None else (label_cells[0] if label_cells else None)
+        if idx:
+            reasons = []
+            for i in idx:
+                r = f"{_describe_piece(sub, pieces[i])}: {placement[i].reason}"
+                if r not in reasons:
+                    reasons.append(r)
+            answer.method = placement[idx[0]].method
+            answer.reason = "; ".join(reasons)
+        elif q.id in label_text:
+            answer.method = Method.MARKER
+            answer.reason = f"{label_text[q.id]}, but nothing follows it"
+        else:
+            answer.reason = "no label, and no unplaced cell fits it"
+        if idx and not answer.answered:
+            answer.reason += " (but it is empty)"
+        answers.append(answer)
+    return answers

@@ -1,0 +1,122 @@
+"""Recognising the ways students mark a question: labels and copied question text.
+
+A label is a question number in a labelling position at the start of a line:
+`# Q1.`, `### Q1`, `<h3>Q1. ...`, `**Q1**`, `Q1`, `Question 1`, `Ans 1`, `Answer = 1`, `#Ans1.)`,
+`A1.`, `'''Q1. ...'''`, `Ans1 = "..."`. Inside code, only comments, string literals and
+`AnsN = "..."` assignments count, so that `q1 = Queue()` is never read as a label.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+# Decorations before a label: markdown heading marks, quote marks, bold, HTML tags, quotes.
+_DECOR = r"(?:\s|\#|>|\*|_|<[a-zA-Z][^>]{0,30}>|'''|\"\"\"|[\"'`(\[])*"
+_AFTER = r"(?=$|[\s.):\-=\]*_<,;/'\"!?|])"
+LABEL = re.compile(
+    rf"""^{_DECOR}(?:
+        (?:q|que|ques|question|questions)\s*(?:no\.?|number|\#)?\s*[-.:_]?\s*(?P<q>\d{{1,2}}){_AFTER} |
+        (?:ans|answer|answers|solution|sol)\s*(?:no\.?|number|to\s+q(?:uestion)?\.?|\#)?\s*(?:[-_#.]|=)?\s*
+            (?P<a>\d{{1,2}}){_AFTER} |
+        a(?P<short>\d{{1,2}})(?=[.):])
+    )(?P<after>.*)$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# An answer variable in code: Ans1 = "...", answer_2 = '''...'''.
+ANSWER_VARIABLE = re.compile(r"^(?:ans|answer|question|q|sol)_?(?P<n>\d{1,2})\s*=\s*[rRbBuUfF]{0,2}['\"]", re.I)
+# Answer openers that carry no number: "Ans:", "Ans-", "Answer:-", "A:" (stripped from prose).
+ANSWER_OPENER = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:ans(?:wer)?s?|sol(?:ution)?)\s*[-:=.)]+\s*(?:\*\*)?\s*", re.I)
+_TAGS = re.compile(r"<[^>]{1,40}>")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    number: int
+    marker: str  # the label as written, e.g. '### Q3.' or '#Ans1.)'
+    rest: str  # what follows the label on the same line
+
+
+def find_label(line: str, *, in_code: bool) -> LabelHit | None:
+    """The question label at the start of `line`, if any."""
+    stripped = line.strip()
+    if not stripped:
+        return None
+    if in_code:
+        var = ANSWER_VARIABLE.match(stripped)
+        if var:
+            return LabelHit(int(var.group("n")), stripped[: var.end()].rstrip("'\"rRbBuUfF ").rstrip("= ").strip(),
+                            stripped[var.end() - 1 :])
+        if not stripped.startswith(("#", "'", '"')) and not _not_code(stripped):
+            return None
+    m = LABEL.match(stripped)
+    if not m:
+        return None
+    number = int(m.group("q") or m.group("a") or m.group("short"))
+    if number == 0:
+        return None
+    after = m.group("after")
+    marker = stripped[: len(stripped) - len(after)].strip()
+    return LabelHit(number, marker, after)
+
+
+def _not_code(line: str) -> bool:
+    """A raw line in a code cell that cannot be Python (a label typed as text: 'Q1. What is')."""
+    from grader.pysource import compiles
+
+    return not compiles(line)
+
+
+def normalise(text: str) -> str:
+    return " ".join(_WORD.findall(_TAGS.sub(" ", text).lower()))
+
+
+@dataclass(frozen=True)
+class TextHit:
+    question: str  # question id
+    score: float
+
+
+def question_text_match(line: str, questions: Sequence[tuple[str, Sequence[str]]],
+                        threshold: float = 0.8) -> TextHit | None:
+    """Does this line copy a question's text (or an alias)? `questions` is (id, phrases)."""
+    norm = normalise(line)
+    if len(norm) < 12:
+        return None
+    best: TextHit | None = None
+    second = 0.0
+    for qid, phrases in questions:
+        score = max((_similarity(norm, normalise(p)) for p in phrases if p.strip()), default=0.0)
+        if best is None or score > best.score:
+            second = best.score if best else 0.0
+            best = TextHit(qid, score)
+        elif score > second:
+            second = score
+    if best is None or best.score < threshold or best.score - second < 0.05:
+        return None
+    return best
+
+
+def _similarity(line: str, question: str) -> float:
+    """How much of the line is the question: whole-text ratio, or a copied first sentence."""
+    if not question:
+        return 0.0
+    whole = SequenceMatcher(None, line, question, autojunk=False).ratio()
+    if len(line) < len(question) and len(line) >= 0.4 * len(question):
+        # A copied first sentence: compare with the same-length start of the question.
+        prefix = SequenceMatcher(None, line, question[: len(line) + 5], autojunk=False).ratio()
+        whole = max(whole, prefix * 0.97)
+    if len(line) > len(question) * 1.3:
+        # The question followed by more text on the same line: compare the start only.
+        head = SequenceMatcher(None, line[: len(question) + 5], question, autojunk=False).ratio()
+        whole = max(whole, head * 0.95)
+    return whole
+
+
+def strip_decoration(text: str) -> str:
+    """Remove HTML tags and markdown emphasis around prose, keeping its words."""
+    text = _TAGS.sub("", text)
+    return text.replace("**", "").strip()

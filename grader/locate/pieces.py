@@ -1,0 +1,300 @@
+"""Cells cut into pieces at question labels, each piece classified as label, prose or code.
+
+Most cells are one piece. A cell holding several answers (`#Q3 ... #Q4 ...` in one code cell,
+or a long script) is cut at each label line, so each answer can be located and run alone.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from grader.answers import Method, PartKind, WrittenIn
+from grader.locate.labels import (
+    ANSWER_OPENER,
+    LabelHit,
+    find_label,
+    normalise,
+    question_text_match,
+    strip_decoration,
+)
+from grader.pysource import (
+    code_line_score,
+    compiles,
+    docstring_like,
+    is_comment_only,
+    looks_like_code,
+    strip_comment_markers,
+    unterminated_string_text,
+)
+from grader.submission import Cell, CellKind
+
+FENCED = re.compile(r"^\s*(```|~~~)\s*(?P<lang>[\w+-]*)\s*\n(?P<code>.*?)^\s*\1\s*$", re.M | re.S)
+_PY_LANGS = {"", "python", "py", "python3", "ipython", "ipython3"}
+
+
+@dataclass(frozen=True)
+class QuestionRef:
+    """What the locator needs to know about a rubric question."""
+
+    id: str
+    number: int
+    text: str
+    kind: str  # "written" or "code"
+    aliases: tuple[str, ...] = ()
+    code_patterns: tuple[str, ...] = ()  # regexes: code that answers this question
+
+
+@dataclass
+class Label:
+    question: str | None  # question id, None when the number is not a rubric question
+    number: int | None
+    method: Method
+    detail: str  # for the reason: "heading '### Q3.'", "copied question text (93%)"
+
+
+@dataclass
+class Content:
+    kind: PartKind | None  # None: nothing but the label
+    text: str
+    written_in: WrittenIn | None = None
+    from_markdown: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Piece:
+    cell: int
+    cell_kind: CellKind
+    first: int  # 0-based line span within the cell's source, inclusive
+    last: int
+    text: str
+    label: Label | None
+    contents: list[Content]  # usually one; a markdown cell with fenced code gives prose and code
+
+    @property
+    def substantive(self) -> bool:
+        return any(c.kind is not None and c.text.strip() for c in self.contents)
+
+    @property
+    def has_code(self) -> bool:
+        return any(c.kind is PartKind.CODE for c in self.contents)
+
+    @property
+    def has_prose(self) -> bool:
+        return any(c.kind is PartKind.PROSE and c.text.strip() for c in self.contents)
+
+    def code_text(self) -> str:
+        return "\n".join(c.text for c in self.contents if c.kind is PartKind.CODE)
+
+
+def _label_for(line: str, in_code: bool, questions: Sequence[QuestionRef]) -> tuple[Label, LabelHit | None] | None:
+    hit = find_label(line, in_code=in_code)
+    if hit is not None:
+        q = next((q for q in questions if q.number == hit.number), None)
+        where = "comment" if line.lstrip().startswith("#") and in_code else "label"
+        if line.lstrip().startswith("#") and not in_code:
+            where = "heading"
+        if in_code and hit.marker.lower().startswith(("ans", "answer", "q", "question", "sol")) and "=" in line[:40] \
+                and not line.lstrip().startswith("#"):
+            where = "answer variable"
+        return Label(q.id if q else None, hit.number, Method.MARKER, f"{where} '{hit.marker}'"), hit
+    if in_code and not line.lstrip().startswith(("#", "'", '"')) and compiles(line):
+        return None
+    phrases = [(q.id, (q.text, *q.aliases)) for q in questions]
+    text_hit = question_text_match(line, phrases)
+    if text_hit is not None:
+        q = next(q for q in questions if q.id == text_hit.question)
+        return Label(q.id, q.number, Method.QUESTION_TEXT,
+                     f"copied question text ({round(text_hit.score * 100)}% match)"), None
+    return None
+
+
+def _is_question_line(line: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
+    """The line repeats the question (so it is not part of the answer)."""
+    norm = normalise(line)
+    if not norm:
+        return True
+    for q in questions:
+        if qid is not None and q.id != qid:
+            continue
+        phrases = [(q.id, (q.text, *q.aliases))]
+        if question_text_match(line, phrases, threshold=0.75) is not None:
+            return True
+    return False
+
+
+def split_cell(cell: Cell, questions: Sequence[QuestionRef]) -> list[Piece]:
+    """Cut a cell at its label lines and classify each piece."""
+    lines = cell.source.split("\n")
+    in_code = cell.kind is CellKind.CODE
+    starts: list[tuple[int, Label | None, LabelHit | None]] = []
+    first_text = next((i for i, ln in enumerate(lines) if ln.strip()), None)
+    if first_text is None:
+        return [Piece(cell.index, cell.kind, 0, max(0, len(lines) - 1), cell.source, None, [])]
+    in_fence = False
+    for i, line in enumerate(lines):
+        if re.match(r"^\s*(```|~~~)", line):
+            in_fence = not in_fence
+            continue
+        if in_fence or not line.strip() or (in_code and line[:1] in (" ", "\t")):
+            continue
+        if i != first_text and in_code and not line.lstrip().startswith(("#", "'''", '"""')):
+            continue  # inside code, only comment or string lines can open a new answer
+        found = _label_for(line, in_code, questions)
+        if found is None and i == first_text and len(lines) > i + 1:
+            # A question copied over two lines.
+            two = line + " " + lines[i + 1]
+            if not in_code or not compiles(line):
+                found = _label_for(two, in_code, questions)
+        if found is not None and (i == first_text or found[0].method is Method.MARKER or _strong(line, questions)):
+            starts.append((i, found[0], found[1]))
+    if not starts or starts[0][0] != first_text:
+        starts.insert(0, (0, None, None))
+    else:
+        starts[0] = (0, starts[0][1], starts[0][2])
+    pieces = []
+    for k, (start, label, hit) in enumerate(starts):
+        end = starts[k + 1][0] - 1 if k + 1 < len(starts) else len(lines) - 1
+        text = "\n".join(lines[start : end + 1])
+        pieces.append(Piece(cell.index, cell.kind, start, end, text, label,
+                            classify(text, cell.kind, label, hit, questions)))
+    return pieces
+
+
+def _strong(line: str, questions: Sequence[QuestionRef]) -> bool:
+    phrases = [(q.id, (q.text, *q.aliases)) for q in questions]
+    hit = question_text_match(line, phrases, threshold=0.9)
+    return hit is not None
+
+
+def _drop_label_lines(text: str, label: Label | None, hit: LabelHit | None,
+                      questions: Sequence[QuestionRef]) -> tuple[str, list[str]]:
+    """The text without its label and copied-question lines; and the lines dropped."""
+    lines = text.split("\n")
+    dropped: list[str] = []
+    if label is None:
+        return text, dropped
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i < len(lines):
+        first = lines[i]
+        if hit is not None:
+            rest = re.sub(r"^[\s.):\-=*_\]]*(</\w+>)?", "", hit.rest).strip()
+            rest = re.sub(r"</?\w+[^>]*>", "", rest).strip().strip("*").strip()
+            if rest and not _is_question_line(rest, questions, label.question):
+                lines[i] = rest  # label followed by the answer on the same line
+            else:
+                dropped.append(first)
+                lines[i] = ""
+                if rest and i + 1 < len(lines) and _continues_question(rest, lines[i + 1], questions, label.question):
+                    dropped.append(lines[i + 1])
+                    lines[i + 1] = ""
+        else:
+            dropped.append(first)
+            lines[i] = ""
+            if i + 1 < len(lines) and _continues_question(first, lines[i + 1], questions, label.question):
+                dropped.append(lines[i + 1])
+                lines[i + 1] = ""
+    return "\n".join(lines).strip("\n"), dropped
+
+
+def _continues_question(first: str, second: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
+    """A question copied over two lines: the second line completes it."""
+    if not second.strip() or code_line_score(second):
+        return False
+    return _is_question_line(first + " " + second, questions, qid) and len(normalise(second).split()) <= 8
+
+
+def _strip_answer_opener(text: str) -> str:
+    return ANSWER_OPENER.sub("", text, count=1) if ANSWER_OPENER.match(text) else text
+
+
+def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | None,
+             questions: Sequence[QuestionRef]) -> list[Content]:
+    body, dropped = _drop_label_lines(text, label, hit, questions)
+    if not body.strip():
+        return [Content(None, "")]
+    if kind is CellKind.CODE:
+        return [_classify_code(text, body, dropped)]
+    return _classify_markdown(text, body, dropped)
+
+
+def _classify_code(whole: str, body: str, dropped: list[str]) -> Content:
+    if is_comment_only(body):
+        return Content(PartKind.PROSE, strip_comment_markers(body), WrittenIn.COMMENT)
+    strings = docstring_like(body)
+    if strings is not None:
+        return Content(PartKind.PROSE, strings, WrittenIn.STRING)
+    if compiles(whole):
+        return Content(PartKind.CODE, whole)
+    if compiles(body):
+        # Only the label line (a question pasted as text) keeps the cell from compiling.
+        note = f"line 1 ({dropped[0].strip()[:60]!r}) is not Python; the code compiles without it" if dropped \
+            else "the code compiles without its label line"
+        return Content(PartKind.CODE, whole, notes=[note])
+    unterminated = unterminated_string_text(body)
+    if unterminated is not None and not looks_like_code(body.split("'''")[0].split('"""')[0] or "x"):
+        return Content(PartKind.PROSE, unterminated, WrittenIn.STRING,
+                       notes=["the string holding this answer is never closed (a syntax error if run)"])
+    if looks_like_code(body):
+        return Content(PartKind.CODE, whole, notes=_stray_line_notes(whole))
+    return Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), WrittenIn.CODE_CELL,
+                   notes=["prose typed into a code cell (it is not Python)"])
+
+
+def _stray_line_notes(code: str) -> list[str]:
+    """For code that does not compile: is it one stray line of prose?"""
+    lines = code.split("\n")
+    for i, line in enumerate(lines):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        trial = "\n".join(lines[:i] + lines[i + 1 :])
+        if compiles(trial):
+            return [f"does not compile as submitted; it would compile without line {i + 1} ({line.strip()[:60]!r})"]
+    return ["does not compile as submitted (a syntax error)"]
+
+
+def _classify_markdown(whole: str, body: str, dropped: list[str]) -> list[Content]:
+    contents: list[Content] = []
+    fences = [m for m in FENCED.finditer(body) if m.group("lang").lower() in _PY_LANGS]
+    if fences:
+        prose_chunks = []
+        pos = 0
+        for m in fences:
+            prose_chunks.append(body[pos : m.start()])
+            code = m.group("code").rstrip("\n")
+            if code.strip() and (compiles(code) or looks_like_code(code)):
+                contents.append(Content(PartKind.CODE, code, from_markdown=True,
+                                        notes=["code in a fenced block of a markdown cell"]))
+            else:
+                prose_chunks.append(code)
+            pos = m.end()
+        prose_chunks.append(body[pos:])
+        prose = "\n".join(c.strip("\n") for c in prose_chunks if c.strip())
+        if prose.strip():
+            contents.insert(0, Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(prose)),
+                                       WrittenIn.MARKDOWN))
+        return contents
+    code_lines = [ln for ln in body.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
+    if len(code_lines) >= 2 and looks_like_code(body):
+        if compiles(whole):
+            return [Content(PartKind.CODE, whole, from_markdown=True,
+                            notes=["code typed into a markdown cell (never run in the notebook)"])]
+        if compiles(body):
+            note = "code typed into a markdown cell (never run in the notebook)"
+            if dropped:
+                note += f"; its label line {dropped[0].strip()[:40]!r} is left out, as it is not Python"
+            return [Content(PartKind.CODE, body, from_markdown=True, notes=[note])]
+        return [Content(PartKind.CODE, body, from_markdown=True,
+                        notes=["code typed into a markdown cell (never run in the notebook)",
+                               *_stray_line_notes(body)])]
+    return [Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), WrittenIn.MARKDOWN)]
+
+
+def reclassified(piece: Piece, questions: Sequence[QuestionRef]) -> Piece:
+    """The same piece read without its label: its first line is content after all."""
+    return Piece(piece.cell, piece.cell_kind, piece.first, piece.last, piece.text, None,
+                 classify(piece.text, piece.cell_kind, None, None, questions))

@@ -1,0 +1,120 @@
+"""The rubric file's shape, as pydantic models: the single source of validation and schema.
+
+These models check structure only (keys, types, ranges). What needs the whole file (unique
+ids, `requires` targets and cycles, points adding up, each check's `params` against its check
+type) is checked in `grader.rubric.validate`. The JSON Schema editors use is generated from
+these models plus every check type's parameter model (`grader.rubric.schema`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from grader.rubric.units import DURATION_PATTERN, SIZE_PATTERN, parse_duration, parse_size
+
+SUPPORTED_VERSION = 1
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID.match(value):
+        raise ValueError(f"{value!r} is not a valid id: use letters, digits, '_', '.' or '-', "
+                         "starting with a letter or digit")
+    return value
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+Id = Annotated[str, AfterValidator(_check_id), WithJsonSchema({"type": "string", "pattern": _ID.pattern})]
+Regex = Annotated[str, AfterValidator(_check_regex),
+                  WithJsonSchema({"type": "string", "format": "regex"})]
+Size = Annotated[int, BeforeValidator(parse_size), Field(ge=0), WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": SIZE_PATTERN}],
+    "description": "bytes, or a size such as '512 MiB' or '1 GB'",
+})]
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0), WithJsonSchema({
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}],
+    "description": "seconds, or a duration such as '10 s', '500 ms' or '2 min'",
+})]
+Points = Annotated[float, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; YAML's own types are taken as they are (no '10' for 10)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class LimitsDoc(Strict):
+    """Resource limits for one run; the names are `grader.sandbox.Limits` fields."""
+
+    wall_time: Duration | None = Field(default=None, description="wall-clock seconds before the run is killed")
+    cpu_time: Duration | None = Field(default=None, description="CPU seconds per process")
+    memory: Size | None = Field(default=None, description="address space per process, bytes")
+    max_processes: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="processes the run may have at once")
+    file_size: Size | None = Field(default=None, description="largest file the run may write, bytes")
+    output: Size | None = Field(default=None, description="stdout/stderr kept per stream, bytes")
+
+
+class MessagesDoc(Strict):
+    """What the student reads when the check passes or fails."""
+
+    passed: str | None = Field(default=None, alias="pass", description="student-facing message on success")
+    failed: str | None = Field(default=None, alias="fail", description="student-facing message on failure")
+
+
+class CheckDoc(Strict):
+    """One check of a question: a registered check type with parameters and points."""
+
+    id: Id = Field(description="unique within the question; results and `requires` name it")
+    type: str = Field(description="a registered check type (`grader checks` lists them)")
+    points: Points = Field(description="points this check is worth")
+    params: dict[str, Any] = Field(default_factory=dict, description="parameters of the check type")
+    messages: MessagesDoc = Field(default_factory=lambda: MessagesDoc.model_validate({}))
+    hidden: bool = Field(default=False, description="never shown in the student's report (its points still count)")
+    requires: list[Id] = Field(default_factory=list,
+                               description="ids of checks of this question that must pass first; "
+                                           "otherwise this check is skipped")
+
+
+class QuestionDoc(Strict):
+    """One question of the assignment."""
+
+    id: Id = Field(description="the question's id, e.g. 'Q3'")
+    number: Annotated[int, Field(ge=0)] | None = Field(
+        default=None, description="the question's number as students write it; default: the digits of the id")
+    text: Annotated[str, Field(min_length=1)] = Field(description="the question as given to students")
+    type: Literal["written", "code"] = Field(description="a written (prose) or a code answer")
+    points: Points | None = Field(default=None, description="must equal the sum of its checks' points; "
+                                                    "default: that sum")
+    limits: LimitsDoc | None = Field(default=None, description="overrides the rubric's limits, field by field")
+    aliases: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, description="other phrases that identify the question when copied")
+    patterns: list[Regex] = Field(default_factory=list,
+                                  description="regular expressions that identify the question when copied")
+    code_patterns: list[Regex] = Field(default_factory=list,
+                                       description="regular expressions matching code that answers the "
+                                                   "question, for unmarked answers")
+    checks: Annotated[list[CheckDoc], Field(min_length=1)]
+
+
+class RubricDoc(Strict):
+    """A rubric: the assignment's questions and how each is graded."""
+
+    version: Literal[1] = Field(description="rubric format version; this grader reads 1")
+    id: Id = Field(description="the assignment's id, e.g. 'multiprocessing'")
+    title: Annotated[str, Field(min_length=1)]
+    description: str | None = None
+    points: Points | None = Field(default=None, description="total points; if given, must equal the questions' sum")
+    limits: LimitsDoc | None = Field(default=None, description="default limits for every question's runs")
+    questions: Annotated[list[QuestionDoc], Field(min_length=1)]

@@ -1,0 +1,110 @@
+"""A validated rubric: `Rubric` → `Question` → `CheckSpec`, plain frozen values.
+
+Built only by `grader.rubric.load` after every problem was ruled out, so code that receives a
+`Rubric` never re-checks it: check ids are unique, `requires` point at earlier-or-later checks
+of the same question without cycles, points add up, and each `CheckSpec.params` is an
+instance of its check type's parameter model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class QuestionType(str, Enum):
+    WRITTEN = "written"
+    CODE = "code"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one run. Field names and units match `grader.sandbox.Limits`:
+    seconds for times, bytes for sizes. `None` means "the sandbox's default"."""
+
+    wall_time: float | None = None
+    cpu_time: float | None = None
+    memory: int | None = None
+    max_processes: int | None = None
+    file_size: int | None = None
+    output: int | None = None
+
+    def over(self, defaults: Limits) -> Limits:
+        """These limits, falling back field by field on `defaults`."""
+        return Limits(**{f.name: getattr(self, f.name) if getattr(self, f.name) is not None
+                         else getattr(defaults, f.name) for f in fields(self)})
+
+    def as_dict(self) -> dict[str, Any]:
+        """Only the limits that are set, ready for `grader.sandbox.Limits(**...)`."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+
+@dataclass(frozen=True)
+class Messages:
+    passed: str | None = None
+    failed: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    type: str
+    points: float
+    params: BaseModel  # an instance of the check type's parameter model
+    messages: Messages = Messages()
+    hidden: bool = False
+    requires: tuple[str, ...] = ()
+    line: int = 0  # where the check starts in the rubric file, for messages
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    type: QuestionType
+    points: float
+    checks: tuple[CheckSpec, ...]
+    number: int | None = None
+    limits: Limits = Limits()  # already merged over the rubric's limits
+    aliases: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()  # regular expressions identifying the question's text
+    code_patterns: tuple[str, ...] = ()  # regular expressions matching code that answers it
+    line: int = 0
+
+    def check(self, check_id: str) -> CheckSpec:
+        for spec in self.checks:
+            if spec.id == check_id:
+                return spec
+        raise KeyError(f"question {self.id} has no check {check_id!r}")
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    title: str
+    version: int
+    questions: tuple[Question, ...]
+    path: str = "<rubric>"
+    description: str | None = None
+    limits: Limits = Limits()
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(q.points for q in self.questions), 2)
+
+    @property
+    def n_checks(self) -> int:
+        return sum(len(q.checks) for q in self.questions)
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(f"rubric {self.id} has no question {question_id!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The rubric's identity as results.json records it."""
+        return {"id": self.id, "version": self.version, "max_score": self.max_score}

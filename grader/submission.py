@@ -1,0 +1,113 @@
+"""What a loaded submission is: an ordered list of cells, each knowing where it came from.
+
+Every reader (notebook, script, plain-text export) produces the same `Submission`, so
+everything downstream (locating answers, building programs, reports) works on one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Format(str, Enum):
+    NOTEBOOK = "ipynb"
+    SCRIPT = "script"  # plain .py, `# %%` cells or nbconvert `# In[ ]:` exports
+    TEXT = "text"  # plain-text notebook export (`In [3]:` markers, output after the code)
+
+
+class CellKind(str, Enum):
+    MARKDOWN = "markdown"
+    CODE = "code"
+    RAW = "raw"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a cell sits in the original file: a notebook cell index, or 1-based lines."""
+
+    cell: int | None = None
+    lines: tuple[int, int] | None = None  # first, last (inclusive), 1-based
+
+    def describe(self) -> str:
+        if self.cell is not None:
+            return f"cell {self.cell}"
+        if self.lines is not None:
+            first, last = self.lines
+            return f"line {first}" if first == last else f"lines {first}-{last}"
+        return "unknown position"
+
+    def to_json(self) -> dict[str, Any]:
+        if self.cell is not None:
+            return {"cell": self.cell}
+        if self.lines is not None:
+            return {"lines": list(self.lines)}
+        return {}
+
+
+@dataclass
+class Cell:
+    """One cell as the student wrote it.
+
+    `source` is exactly the student's text (for code: without recorded output, without the
+    `In [n]:` marker). `output` is the recorded output saved with the cell, kept for reports.
+    `code_lines` is where `source` starts in the original file, when known, so that a
+    traceback line in the source can be mapped back to a line of the file.
+    """
+
+    index: int  # position in Submission.cells
+    kind: CellKind
+    source: str
+    origin: Origin
+    output: str = ""
+    execution_count: int | None = None
+    prompt: str | None = None  # the marker as written, e.g. "In [3]:" or "# In[ ]:"
+    source_first_line: int | None = None  # 1-based line of source's first line in the file
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_blank(self) -> bool:
+        return not self.source.strip()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind.value,
+            "origin": self.origin.to_json(),
+            "prompt": self.prompt,
+            "execution_count": self.execution_count,
+            "source": self.source,
+            "output": self.output,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class Submission:
+    """One student's submission: a file (or the file chosen from a folder) and its cells."""
+
+    path: str  # the file that was read
+    name: str  # the submission's name as given (file or folder name)
+    format: Format
+    cells: list[Cell]
+    notes: list[str] = field(default_factory=list)  # what the loader noticed (upgrades, fixes)
+
+    def describe_cell(self, index: int) -> str:
+        """How a TA finds the cell: 'markdown cell 4', 'In [3] (lines 23-45)', 'lines 3-5'."""
+        cell = self.cells[index]
+        where = cell.origin.describe()
+        if self.format is Format.NOTEBOOK:
+            return f"{cell.kind.value} {where}"
+        if cell.prompt:
+            return f"{cell.prompt.rstrip(':')} ({where})"
+        return where
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "format": self.format.value,
+            "notes": list(self.notes),
+            "cells": [c.to_json() for c in self.cells],
+        }

@@ -1,0 +1,72 @@
+"""`main_guard` against the TA's labels on the real submissions and the examples.
+
+The answer's code is taken from the labelled cells (read by the loader; the locator is not
+used), with the imports of earlier code cells in front, as the program builder will do.
+Prints the agreement and each disagreement.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from typing import Any
+
+import pytest
+
+from grader.checks import NoParams, Status
+from grader.checks.static import main_guard
+from grader.load import load
+from grader.submission import Cell, CellKind, Submission
+from tests.checks.helpers import code_context
+from tests.conftest import CORPUS, LABELS, SHARED, needs_corpus
+
+
+def _cells_at(sub: Submission, location: dict[str, Any]) -> list[Cell]:
+    if "cells" in location:
+        return [c for c in sub.cells if c.origin.cell in location["cells"]]
+    spans = [tuple(r) for r in location["lines"]]
+    return [c for c in sub.cells if c.origin.lines is not None
+            and any(c.origin.lines[0] <= last and first <= c.origin.lines[1] for first, last in spans)]
+
+
+def _imports(cells: list[Cell]) -> str:
+    out = []
+    for cell in cells:
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        out += [ast.unparse(s) for s in tree.body if isinstance(s, (ast.Import, ast.ImportFrom))]
+    return "\n".join(out)
+
+
+def _program(sub: Submission, location: dict[str, Any]) -> str:
+    cells = _cells_at(sub, location)
+    code = [c for c in cells if c.kind is CellKind.CODE] or cells  # code typed into markdown (file 006)
+    first = min(c.index for c in code)
+    before = [c for c in sub.cells if c.kind is CellKind.CODE and c.index < first]
+    return _imports(before) + "\n" + "\n\n".join(c.source.replace("```python", "").replace("```", "")
+                                                 for c in code)
+
+
+def test_main_guard_agrees_with_labels(capsys: pytest.CaptureFixture[str]) -> None:
+    needs_corpus()
+    labels = json.loads(LABELS.read_text(encoding="utf-8"))
+    total, disagree = 0, []
+    for name, label in sorted(labels.items()):
+        path = SHARED / "seeds" / name if (SHARED / "seeds" / name).is_file() else CORPUS / name
+        sub = load(str(path))
+        for qid in ("Q3", "Q5", "Q6"):
+            ql = label["questions"].get(qid, {})
+            if not ql.get("answered") or "main_guard" not in ql:
+                continue
+            total += 1
+            v = main_guard(code_context(_program(sub, ql["location"])), NoParams())
+            if (v.status is Status.PASSED) != ql["main_guard"]:
+                disagree.append(f"  {name} {qid}: label {ql['main_guard']}, check {v.status.value}: {v.message}")
+    agreement = 1 - len(disagree) / total
+    with capsys.disabled():
+        print(f"\nmain_guard agrees with the labels on {total - len(disagree)}/{total} answers ({agreement:.0%})")
+        print("\n".join(disagree))
+    assert total >= 45
+    assert agreement >= 0.95

@@ -1,0 +1,95 @@
+"""Bad input gets one clear line and a non-zero exit, never a traceback; the batch goes on."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.errors import SubmissionError
+from grader.load import load
+
+BAD = {
+    "empty.ipynb": (b"", "empty file"),
+    "spaces.py": (b"   \n\n\t\n", "empty file (only whitespace)"),
+    "garbage.bin": (bytes(range(256)) * 40, "binary file"),
+    "archive.zip": (b"PK\x03\x04" + b"\x00" * 200, "binary file (a zip archive)"),
+    "broken.ipynb": (b'{"cells": [ {"cell_type": "code", }], "nbformat": 4}', "invalid notebook JSON"),
+    "truncated.ipynb": (b'{"cells": [{"cell_type": "markdown", "source": "Q1 ans', "looks truncated"),
+    "nocells.ipynb": (json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}).encode(),
+                      "notebook has no cells"),
+    "latin1.py": ("# Réponse à la question\nprint('café')\n".encode("latin-1"), "not UTF-8 text"),
+    "list.ipynb": (b"[1, 2, 3]", "not a notebook"),
+    "future.ipynb": (json.dumps({"nbformat": 5, "nbformat_minor": 0, "cells": [{}]}).encode(),
+                     "unsupported nbformat 5.0"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD))
+def test_bad_file_is_one_clear_error(tmp_path: Path, name: str) -> None:
+    data, expected = BAD[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    with pytest.raises(SubmissionError) as info:
+        load(path)
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+    assert message.startswith(str(path))
+
+
+def test_non_utf8_message_says_where_and_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.py"
+    path.write_bytes("x = 1\n# Réponse\n".encode("latin-1"))
+    with pytest.raises(SubmissionError, match=r"byte 0xe9 at line 2, column 4.*--encoding"):
+        load(path)
+    assert load(path, encoding="latin-1").cells[0].source.startswith("x = 1")
+
+
+def test_folder_with_no_submission(tmp_path: Path) -> None:
+    (tmp_path / "empty_student").mkdir()
+    (tmp_path / "empty_student" / "notes.csv").write_text("a,b\n")
+    with pytest.raises(SubmissionError, match="no notebook or Python script in this folder"):
+        load(tmp_path / "empty_student")
+
+
+def test_missing_path() -> None:
+    with pytest.raises(SubmissionError, match="no such file or folder"):
+        load("/nonexistent/hw.ipynb")
+
+
+def test_large_notebook_loads(tmp_path: Path) -> None:
+    """A 50 MB notebook (images in outputs, long text output) loads; its outputs are capped."""
+    image = "iVBORw0KGgo" * 50_000
+    cells = []
+    for i in range(90):
+        cells.append({"cell_type": "code", "metadata": {}, "execution_count": i, "source": f"print({i})",
+                      "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"image/png": image}},
+                                  {"output_type": "stream", "name": "stdout", "text": "x" * 30_000}]})
+    path = tmp_path / "big.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    assert path.stat().st_size > 50_000_000
+    start = time.monotonic()
+    sub = load(path)
+    elapsed = time.monotonic() - start
+    assert len(sub.cells) == 90
+    assert len(sub.cells[0].output) < 25_000
+    assert elapsed < 30, f"loading took {elapsed:.1f}s"  # a guard against pathological slowness only
+
+
+def test_cli_reports_each_bad_file_and_goes_on(tmp_path: Path) -> None:
+    for name, (data, _) in BAD.items():
+        (tmp_path / name).write_bytes(data)
+    good = tmp_path / "good.py"
+    good.write_text("# Q1\n# Multiprocessing runs several processes at once.\n")
+    proc = subprocess.run([sys.executable, "-m", "grader", "inspect", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("grader: ")]
+    assert len(errors) == len(BAD)
+    assert "good.py" in proc.stdout and "Q1:" in proc.stdout

@@ -1,0 +1,23 @@
+"""Locating answers with the default rubric's questions, for tests."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from grader.answers import Answer
+from grader.load import load
+from grader.locate import QuestionRef, locate, questions_from_rubric
+from grader.rubric.load import load_rubric
+from grader.submission import Submission
+from tests.conftest import RUBRIC
+
+
+@cache
+def questions() -> tuple[QuestionRef, ...]:
+    return tuple(questions_from_rubric(load_rubric(RUBRIC)))
+
+
+def located(path: Path) -> tuple[Submission, dict[str, Answer]]:
+    sub = load(path)
+    return sub, {a.question: a for a in locate(sub, questions())}

@@ -1,0 +1,75 @@
+"""Agreement of the located cells with a TA's reading (../shared/corpus/labels.json).
+
+A (submission, question) pair agrees when the TA marks it unanswered and the grader finds no
+answer, or when every cell the TA names is among the cells found and none of the cells found
+is one the TA gave to another question. Cells that hold only a question label are left out
+on both sides (the TA's line ranges include headings; the grader reports them as the marker).
+Further attempts and illustrative code the TA did not list may be found in addition.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from grader.locate import pieces_of
+from grader.submission import Submission
+from tests.conftest import CORPUS, LABELS, SHARED, needs_corpus
+from tests.locate.helpers import located, questions
+
+
+def labelled_cells(sub: Submission, location: dict[str, Any] | None) -> set[int]:
+    if not location:
+        return set()
+    if "cells" in location:
+        return {c.index for c in sub.cells if c.origin.cell in location["cells"]}
+    ranges = location["lines"]
+    found = set()
+    for c in sub.cells:
+        assert c.origin.lines is not None
+        first, last = c.origin.lines
+        inside = sum(1 for n in range(first, last + 1) if any(a <= n <= b for a, b in ranges))
+        if inside * 2 > last - first + 1:
+            found.add(c.index)
+    return found
+
+
+def agreement(paths: list[Path]) -> tuple[int, int, list[str]]:
+    labels = json.loads(LABELS.read_text())
+    total = agree = 0
+    problems: list[str] = []
+    for path in paths:
+        entry = labels[path.name]["questions"]
+        sub, answers = located(path)
+        pieces = pieces_of(sub, questions())
+        label_only = {c for c in {p.cell for p in pieces} if not any(p.substantive for p in pieces if p.cell == c)}
+        want = {q: labelled_cells(sub, v.get("location")) - label_only for q, v in entry.items()}
+        for qid, v in entry.items():
+            a = answers[qid]
+            found = set(a.cells)
+            others = set().union(*(cells for o, cells in want.items() if o != qid))
+            ok = (not a.answered) if not v["answered"] else (a.answered and want[qid] <= found and not found & others)
+            total += 1
+            agree += ok
+            if not ok:
+                problems.append(f"{path.name} {qid}: TA {sorted(want[qid])} (answered={v['answered']}), "
+                                f"grader {sorted(found)} (answered={a.answered}); why: {a.reason}")
+    return agree, total, problems
+
+
+def test_real_corpus_agreement_is_at_least_95_percent() -> None:
+    needs_corpus()
+    paths = sorted(p for p in CORPUS.iterdir() if p.suffix in (".ipynb", ".py"))
+    agree, total, problems = agreement(paths)
+    print(f"\nlocated answers agree with the TA on {agree}/{total} = {agree / total:.1%} "
+          "of (submission, question) pairs")
+    for line in problems:
+        print("  disagree:", line)
+    assert agree / total >= 0.95, "\n".join(problems)
+
+
+def test_seed_agreement_is_complete() -> None:
+    needs_corpus()
+    agree, total, problems = agreement(sorted((SHARED / "seeds").iterdir()))
+    assert agree == total, "\n".join(problems)

@@ -1,0 +1,57 @@
+"""How students mark questions, one line at a time."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.locate.labels import find_label, question_text_match
+
+MARKDOWN = {
+    "# Q1. What is": 1, "### Q1.": 1, "<h3>Q1. What is</h3>": 1, "<h3> Q6. Write": 6, "**Q1**": 1,
+    "**Q1.** text": 1, "Q1": 1, "Q1.": 1, "Question 1": 1, "Ans 1": 1, "Answer = 1": 1, "#Ans1.)": 1,
+    "A1. Multiprocessing is": 1, "Q.1 what": 1, "Q-3": 3, "Que 2:": 2, "Answer = 6": 6, "#Q5.": 5,
+    "Answer to Q3": 3, "'''Q1. What is multiprocessing'''": 1,
+}
+NOT_LABELS = ["A 2-core machine", "1. Multiple processes", "Answer:-", "Ans- Multi", "Quick note",
+              "Qualified 3 times", "Ans:- 2 processes run", "Q", "Answer:"]
+CODE = {"#Q4": 4, "##Q3": 3, "# Q3.": 3, 'Ans1 = "Multiprocessing is"': 1, "Answer_2 = '''x'''": 2,
+        "Q1. What is multiprocessing in python?": 1, "# Q3 create a process": 3}
+NOT_CODE_LABELS = ["q1 = Queue()", "a1 = 5", "print('Q1')", "# Answer:-", "Q1 = multiprocessing.Queue()"]
+
+
+@pytest.mark.parametrize("line", sorted(MARKDOWN))
+def test_markdown_labels(line: str) -> None:
+    hit = find_label(line, in_code=False)
+    assert hit is not None and hit.number == MARKDOWN[line]
+
+
+@pytest.mark.parametrize("line", NOT_LABELS)
+def test_prose_that_is_not_a_label(line: str) -> None:
+    assert find_label(line, in_code=False) is None
+
+
+@pytest.mark.parametrize("line", sorted(CODE))
+def test_code_labels(line: str) -> None:
+    hit = find_label(line, in_code=True)
+    assert hit is not None and hit.number == CODE[line]
+
+
+@pytest.mark.parametrize("line", NOT_CODE_LABELS)
+def test_code_that_is_not_a_label(line: str) -> None:
+    assert find_label(line, in_code=True) is None
+
+
+QUESTIONS = [("Q1", ("What is multiprocessing in python? Why is it useful?",)),
+             ("Q4", ("What is a multiprocessing pool in python? Why is it used?",))]
+
+
+def test_copied_question_text_is_recognised_and_told_apart() -> None:
+    hit = question_text_match("What is a multiprocessing pool in Python? Why is it used?", QUESTIONS)
+    assert hit is not None and hit.question == "Q4"
+    first_sentence = question_text_match("what is multiprocessing in python", QUESTIONS)
+    assert first_sentence is not None and first_sentence.question == "Q1"
+
+
+def test_an_answer_is_not_question_text() -> None:
+    assert question_text_match("Multiprocessing in Python refers to running several processes at once.",
+                               QUESTIONS) is None
