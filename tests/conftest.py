@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "submissions_example"
-SHARED = ROOT.parent / "shared"
-CORPUS = SHARED / "corpus" / "real"
-LABELS = SHARED / "corpus" / "labels.json"
+EXAMPLES = ROOT / "submissions_example"  # byte for byte the shared seeds
+# A copy of ../shared/corpus: real student submissions and a TA's labels for them and the seeds,
+# with the shared README that describes the homework and the label fields.
+CORPUS_DIR = Path(__file__).resolve().parent / "corpus"
+CORPUS = CORPUS_DIR / "real"
+LABELS = CORPUS_DIR / "labels.json"
+HOMEWORK = CORPUS_DIR / "README.md"
 RUBRIC = ROOT / "rubrics" / "multiprocessing.yaml"
 
 
@@ -21,6 +22,7 @@ def example(prefix: str) -> Path:
     return found[0]
 
 
-def needs_corpus() -> None:
-    if not CORPUS.is_dir() or not LABELS.is_file():
-        pytest.skip("the shared corpus (../shared/corpus) is not next to this checkout")
+def labelled_file(name: str) -> Path:
+    """A file named in labels.json: an example submission or a real corpus file."""
+    seed = EXAMPLES / name
+    return seed if seed.is_file() else CORPUS / name

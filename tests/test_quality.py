@@ -20,8 +20,8 @@ def _tool(name: str) -> list[str]:
 
 
 def test_ruff_lint_is_clean() -> None:
-    proc = subprocess.run([*_tool("ruff"), "check", "grader", "tests", "bench"], cwd=ROOT,
-                          capture_output=True, text=True)
+    targets = [d for d in ("grader", "tests", "bench") if (ROOT / d).is_dir()]
+    proc = subprocess.run([*_tool("ruff"), "check", *targets], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

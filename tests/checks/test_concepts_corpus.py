@@ -22,14 +22,13 @@ from grader.answers import Answer, AnswerPart, PartKind
 from grader.checks import CheckContext
 from grader.checks.concepts import ConceptsParams, concepts
 from grader.rubric import load_rubric
-from tests.conftest import CORPUS, LABELS, RUBRIC, SHARED, needs_corpus
+from tests.conftest import LABELS, RUBRIC, labelled_file
 
 WRITTEN = ("Q1", "Q2", "Q4")
 
 
 def _source(name: str) -> Path:
-    seed = SHARED / "seeds" / name
-    return seed if seed.is_file() else CORPUS / name
+    return labelled_file(name)
 
 
 def _raw_text(name: str, location: dict[str, Any]) -> str:
@@ -66,7 +65,6 @@ def _pearson(xs: list[float], ys: list[float]) -> float:
 
 
 def test_concepts_credit_tracks_ta_quality(capsys: pytest.CaptureFixture[str]) -> None:
-    needs_corpus()
     rubric = load_rubric(RUBRIC)
     labels = json.loads(LABELS.read_text(encoding="utf-8"))
     credit: list[float] = []

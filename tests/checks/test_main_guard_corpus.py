@@ -18,7 +18,7 @@ from grader.checks.static import main_guard
 from grader.load import load
 from grader.submission import Cell, CellKind, Submission
 from tests.checks.helpers import code_context
-from tests.conftest import CORPUS, LABELS, SHARED, needs_corpus
+from tests.conftest import LABELS, labelled_file
 
 
 def _cells_at(sub: Submission, location: dict[str, Any]) -> list[Cell]:
@@ -50,11 +50,10 @@ def _program(sub: Submission, location: dict[str, Any]) -> str:
 
 
 def test_main_guard_agrees_with_labels(capsys: pytest.CaptureFixture[str]) -> None:
-    needs_corpus()
     labels = json.loads(LABELS.read_text(encoding="utf-8"))
     total, disagree = 0, []
     for name, label in sorted(labels.items()):
-        path = SHARED / "seeds" / name if (SHARED / "seeds" / name).is_file() else CORPUS / name
+        path = labelled_file(name)
         sub = load(str(path))
         for qid in ("Q3", "Q5", "Q6"):
             ql = label["questions"].get(qid, {})

@@ -1,4 +1,4 @@
-"""Agreement of the located cells with a TA's reading (../shared/corpus/labels.json).
+"""Agreement of the located cells with a TA's reading (tests/corpus/labels.json, a copy of ../shared/corpus).
 
 A (submission, question) pair agrees when the TA marks it unanswered and the grader finds no
 answer, or when every cell the TA names is among the cells found and none of the cells found
@@ -15,7 +15,7 @@ from typing import Any
 
 from grader.locate import pieces_of
 from grader.submission import Submission
-from tests.conftest import CORPUS, LABELS, SHARED, needs_corpus
+from tests.conftest import CORPUS, EXAMPLES, LABELS
 from tests.locate.helpers import located, questions
 
 
@@ -59,7 +59,6 @@ def agreement(paths: list[Path]) -> tuple[int, int, list[str]]:
 
 
 def test_real_corpus_agreement_is_at_least_95_percent() -> None:
-    needs_corpus()
     paths = sorted(p for p in CORPUS.iterdir() if p.suffix in (".ipynb", ".py"))
     agree, total, problems = agreement(paths)
     print(f"\nlocated answers agree with the TA on {agree}/{total} = {agree / total:.1%} "
@@ -70,6 +69,5 @@ def test_real_corpus_agreement_is_at_least_95_percent() -> None:
 
 
 def test_seed_agreement_is_complete() -> None:
-    needs_corpus()
-    agree, total, problems = agreement(sorted((SHARED / "seeds").iterdir()))
+    agree, total, problems = agreement(sorted(EXAMPLES.iterdir()))
     assert agree == total, "\n".join(problems)

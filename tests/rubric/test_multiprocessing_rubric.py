@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from grader.checks.behaviour import (
     ConcurrentParams,
     DistinctNumbersParams,
@@ -13,7 +11,7 @@ from grader.checks.behaviour import (
     ProcessCreatedParams,
 )
 from grader.rubric import QuestionType, load_rubric, unimplemented
-from tests.conftest import RUBRIC, SHARED
+from tests.conftest import HOMEWORK, RUBRIC
 
 CHECKS = {
     "Q1": [("answered", "answered"), ("concepts", "concepts")],
@@ -53,10 +51,7 @@ def test_spawn_safe_is_skipped_when_nothing_to_re_run() -> None:
 
 
 def test_question_texts_are_the_homework() -> None:
-    readme = SHARED / "README.md"
-    if not readme.is_file():
-        pytest.skip("../shared/README.md is not next to this checkout")
-    section = readme.read_text(encoding="utf-8").split("## The homework", 1)[1].split("##", 1)[0]
+    section = HOMEWORK.read_text(encoding="utf-8").split("## The homework", 1)[1].split("##", 1)[0]
     given = [re.sub(r"\s*\((written|code)\)\s*$", "", m) for m in re.findall(r"^\d+\. (.+)$", section, re.M)]
     assert [q.text for q in load_rubric(RUBRIC).questions] == given
 
