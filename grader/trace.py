@@ -44,7 +44,7 @@ lines               `Line` records: every line of output, each with the pid, thr
 exceptions          `ExceptionInfo` records: uncaught exceptions in any process or thread, and
                     exceptions raised by pool tasks, with their tracebacks.
 files               `File` records: files left in the working directory (not the program itself).
-inputs              `InputCall` records: calls of input(); stdin is empty, so they get EOF.
+inputs              `InputCall` records: reads of stdin (input()); stdin is empty, so they get EOF.
 start_method        the multiprocessing start method really in effect in the main process
                     (the student's own set_start_method wins over the requested one), or None if
                     multiprocessing was never used.
@@ -111,7 +111,10 @@ class Capture:
 class Process:
     """One process of the run.
 
-    pid, ppid       process id and parent process id (the parent at start, as claimed or seen).
+    pid, ppid       process id and parent process id (the parent at start: seen from outside when
+                    possible, else as the process claimed).
+    started_by      the process that asked for it (Process.start(), subprocess, os.fork). Differs
+                    from ppid under forkserver, where the forkserver process is the parent.
     kind            see the module docstring.
     name            multiprocessing Process name ("Process-1", "ForkPoolWorker-2"), else None.
     target          qualified name of the target function ("worker", "Worker.run"), else None.
@@ -131,10 +134,13 @@ class Process:
     random_draws    number of draws from the `random` module (0: the process used no randomness).
     command         command line seen for exec'd programs (subprocess), else empty.
     limit           the resource limit this process hit ("cpu", "memory", "file_size"...), or None.
+    joined          when its parent first waited for it (Process.join(), Pool.join(), the join at
+                    exit), as the parent claimed; None if nobody waited.
     """
 
     pid: int
     ppid: int | None = None
+    started_by: int | None = None
     kind: str = "unknown"
     name: str | None = None
     target: str | None = None
@@ -154,6 +160,7 @@ class Process:
     random_draws: int = 0
     command: tuple[str, ...] = ()
     limit: str | None = None
+    joined: float | None = None
 
     @property
     def used_random(self) -> bool:
@@ -341,11 +348,14 @@ class File:
 
 @dataclass(frozen=True)
 class InputCall:
-    """A call of input(): result is "eof" (stdin is empty), "line" or "error"."""
+    """A read of stdin: input() (api "readline"), sys.stdin.read()... result is "eof" (stdin is
+    empty, so input() raised EOFError) or "line"; prompt is what the process had written on its
+    unfinished stdout line (input()'s prompt)."""
 
     pid: int
     prompt: str
     result: str
+    api: str = "readline"
     t: float | None = None
 
     def to_json(self) -> Json:

@@ -17,3 +17,44 @@ def test_unknown_command_is_a_usage_error() -> None:
     proc = subprocess.run([sys.executable, "-m", "grader", "frobnicate"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "invalid choice" in proc.stderr
+
+
+def test_run_prints_the_record_of_one_answer() -> None:
+    proc = subprocess.run([sys.executable, "-m", "grader", "run", "submissions_example/002_7ff5858f08025dd0.txt",
+                           "--question", "Q6"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "002_7ff5858f08025dd0.txt Q6, attempt 1 of 1" in proc.stdout
+    assert proc.stdout.count("pool_worker") >= 4
+    for n in range(1, 5):
+        assert f"Process {n}: {n}" in proc.stdout
+
+
+def test_run_json_fork_versus_spawn() -> None:
+    """Seed 003's Q6 configures logging under the main guard: forked children inherit it and log
+    their numbers to the file, spawned children start afresh and log nothing."""
+    import json
+
+    def record(method: str) -> dict:  # type: ignore[type-arg]
+        proc = subprocess.run([sys.executable, "-m", "grader", "run", "submissions_example/003_f0bdc852a37dd2ae.txt",
+                               "-q", "Q6", "--start-method", method, "--json"], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        trace: dict = json.loads(proc.stdout)["trace"]  # type: ignore[type-arg]
+        assert trace["start_method"] == method
+        assert [p["args"] for p in trace["processes"] if p["kind"] == "process"] == ["1", "2", "3", "4"]
+        return trace
+
+    fork = record("fork")
+    by_pid = {p["pid"]: p["args"] for p in fork["processes"] if p["kind"] == "process"}
+    logs = {ln["pid"]: ln for ln in fork["lines"] if ln["stream"] == "log"}
+    assert set(logs) == set(by_pid)
+    for pid, line in logs.items():
+        assert line["text"] == f"root - INFO - Process {by_pid[pid]}: {by_pid[pid]}"
+        assert line["dest"] == "multiprocessing.log"
+    assert [ln for ln in record("spawn")["lines"] if ln["stream"] == "log"] == []
+
+
+def test_run_unknown_question_is_one_clear_line() -> None:
+    proc = subprocess.run([sys.executable, "-m", "grader", "run", "submissions_example/002_7ff5858f08025dd0.txt",
+                           "-q", "Q9"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "grader: no question 'Q9' in multiprocessing (questions: Q1, Q2, Q3, Q4, Q5, Q6)"

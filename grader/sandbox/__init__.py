@@ -1,0 +1,45 @@
+"""Running one program in isolation and recording what really happened.
+
+    from grader.sandbox import Limits, run_program
+    trace = run_program(source, limits=Limits(wall_time=2), start_method="spawn")
+
+`run_program` writes the source to `answer.py` in a fresh temporary directory and runs it as
+`python answer.py` (so `if __name__ == "__main__":` behaves as for a student) in a fresh
+interpreter, in its own session, with a scrubbed environment, empty stdin and resource limits.
+It returns a `grader.trace.Trace`. A failing, crashing or looping program is a Trace, never an
+exception; `grader.errors.SandboxError` means the grader itself could not run anything.
+
+See docs/sandbox.md for how it works and why.
+"""
+
+from __future__ import annotations
+
+from grader.sandbox.format import format_trace
+from grader.sandbox.limits import Limits
+from grader.sandbox.runner import START_METHODS, run, student_python
+from grader.trace import Trace
+
+__all__ = ["START_METHODS", "Limits", "Trace", "format_trace", "run_program", "student_python"]
+
+
+def run_program(
+    source: str,
+    *,
+    limits: Limits | None = None,
+    start_method: str | None = None,
+    seed: int = 0,
+    filename: str = "answer.py",
+    python: str | None = None,
+) -> Trace:
+    """Run `source` as the `__main__` script `filename` and return the record of the run.
+
+    limits        resource limits (default `Limits()`).
+    start_method  None for the platform default, or "fork", "spawn", "forkserver": applied
+                  before the program runs; a program that calls set_start_method itself wins,
+                  and `trace.start_method` says which method was really in effect.
+    seed          run seed: every process's `random` is seeded from it and the process's
+                  identity, and PYTHONHASHSEED is set from it, so two runs record the same.
+    python        interpreter to run the program with (default: `student_python()`: the grader's
+                  own, or the same version reachable by an unprivileged uid when the grader is root).
+    """
+    return run(source, limits=limits, start_method=start_method, seed=seed, filename=filename, python=python)

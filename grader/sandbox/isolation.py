@@ -1,0 +1,140 @@
+"""Who the program runs as, and the grader's role as a subreaper.
+
+Running as root (CI), the grader gives each run an unprivileged uid of its own: RLIMIT_NPROC then
+holds (root ignores it), the program can neither signal the grader nor read its private files,
+and "every process of that uid" is exactly the run's processes, whatever setsid or double forks
+they did. A uid is leased with an flock on a file under a root-owned directory, so parallel runs
+(threads or processes) never share one; a lease left dirty by a crashed grader is swept first.
+
+This needs an interpreter the unprivileged uid can execute: a python under /root (mode 0700)
+cannot be, and the program then runs as root (with cgroups, when available, to bound processes).
+
+Not root (a TA's laptop), the program runs as the grader's user with RLIMIT_NPROC set to the
+user's current process count plus the run's allowance.
+
+Either way the grader process makes itself a child subreaper (PR_SET_CHILD_SUBREAPER) on first
+use, so orphans of the run (double forks, setsid) are re-parented to it rather than to init: it
+can find them by parent pid, kill them and reap them (and count their CPU time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import stat
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from grader.sandbox import proctable
+
+UID_BASE = 1_950_000_000  # far from system, user and container (subuid) ranges
+UID_SLOTS = 512
+_LEASE_DIR = Path("/run/grader-sandbox") if Path("/run").is_dir() else Path("/tmp/grader-sandbox")
+
+
+@lru_cache(maxsize=1)
+def make_subreaper() -> bool:
+    """Make this process a child subreaper (Linux). Cached: done once per grader process."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return int(libc.prctl(36, 1, 0, 0, 0)) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def others_can_use(path: str | os.PathLike[str], *, execute: bool = False) -> bool:
+    """Whether a user with no relation to the owner can read (and execute) `path`:
+    every directory above it must be searchable by others."""
+    try:
+        real = Path(os.path.realpath(path))
+        st = real.stat()
+    except OSError:
+        return False
+    need = stat.S_IROTH | (stat.S_IXOTH if execute else 0)
+    if st.st_mode & need != need:
+        return False
+    for parent in real.parents:
+        try:
+            if not parent.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+@lru_cache(maxsize=16)
+def interpreter_usable_by_others(python: str) -> bool:
+    """The interpreter binary and its standard library are reachable by an unprivileged uid."""
+    real = Path(os.path.realpath(python))
+    if not others_can_use(real, execute=True):
+        return False
+    lib = real.parent.parent / "lib"
+    return not lib.is_dir() or others_can_use(lib, execute=True)
+
+
+def kill_uid(uid: int, *, rounds: int = 50) -> int:
+    """SIGKILL every process whose uid is `uid`, until none is left (root only).
+    Returns how many kill() calls found a target."""
+    killed = 0
+    for _ in range(rounds):
+        pids = proctable.pids_of_uid(uid)
+        if not pids:
+            break
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        time.sleep(0.002)
+    return killed
+
+
+@dataclass
+class UidLease:
+    uid: int
+    _fd: int
+
+    def release(self) -> None:
+        kill_uid(self.uid)
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fd, 0)
+            os.write(self._fd, b"clean")
+        os.close(self._fd)  # closing drops the flock
+
+
+def lease_uid() -> UidLease | None:
+    """Lease a free sandbox uid (root only); None if none is free or the lease dir is unusable."""
+    try:
+        _LEASE_DIR.mkdir(mode=0o700, exist_ok=True)
+        st = _LEASE_DIR.stat()
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            return None
+    except OSError:
+        return None
+    for slot in range(UID_SLOTS):
+        uid = UID_BASE + slot
+        try:
+            fd = os.open(_LEASE_DIR / f"uid-{uid}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        if os.pread(fd, 16, 0) != b"clean":
+            kill_uid(uid)  # new lease file, or a grader died mid-run: sweep leftovers
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"dirty", 0)
+        return UidLease(uid, fd)
+    return None
+
+
+def user_task_count(uid: int) -> int:
+    """Threads of every process of `uid` on the machine (what RLIMIT_NPROC counts)."""
+    return proctable.tasks_of_uid(uid)

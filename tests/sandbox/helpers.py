@@ -1,0 +1,81 @@
+"""Helpers for the sandbox tests: every run is timed and followed by a look at the process table."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from grader.sandbox import Limits
+from grader.sandbox.runner import Options, run
+from grader.trace import Process, Trace
+
+IS_ROOT = os.geteuid() == 0
+# an interpreter an unprivileged uid can run (the venv's python may live under /root, mode 0700)
+SYSTEM_PYTHON = next(
+    (p for p in ("/usr/bin/python3.11", "/usr/bin/python3") if os.access(p, os.X_OK)), None
+)
+
+
+def survivors(trace: Trace) -> list[str]:
+    """Processes of the run still on the machine (zombies included): found by the pids the
+    trace knows and by the run's marker in the environment of every process."""
+    marker = f"GRADER_RUN={trace.sandbox['run']}"
+    known = {p.pid for p in trace.processes}
+    found = []
+    for proc in psutil.process_iter(["pid", "status", "ppid"]):
+        try:
+            env_hit = marker in "\0".join(f"{k}={v}" for k, v in proc.environ().items())
+        except (psutil.AccessDenied, psutil.ZombieProcess, psutil.NoSuchProcess):
+            env_hit = False
+        try:
+            if env_hit or (proc.pid in known and proc.info["ppid"] == os.getpid()):
+                found.append(f"{proc.pid} {proc.info['status']} {proc.name()}")
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def sandboxed(
+    source: str,
+    *,
+    within: float,
+    wall: float = 5.0,
+    options: Options | None = None,
+    **kwargs: Any,
+) -> Trace:
+    """Run `source`, assert it took at most `within` seconds and left nothing behind."""
+    limits = kwargs.pop("limits", None) or Limits(wall_time=wall)
+    start = time.monotonic()
+    trace = run(source, limits=limits, options=options or Options(), **kwargs)
+    elapsed = time.monotonic() - start
+    assert elapsed <= within, f"took {elapsed:.2f} s, expected at most {within} s"
+    left = survivors(trace)
+    assert not left, f"processes survived the run: {left}"
+    for pid in extra_pids(trace):
+        assert not psutil.pid_exists(pid), f"process {pid}, printed by the program, still exists"
+    return trace
+
+
+def extra_pids(trace: Trace) -> list[int]:
+    """Pids a program printed as 'PID <n>' (for processes that try to hide)."""
+    out = []
+    for line in trace.lines:
+        if line.text.startswith("PID "):
+            out.append(int(line.text.split()[1]))
+    return out
+
+
+def stdout_of(trace: Trace, p: Process) -> list[str]:
+    return [ln.text for ln in trace.lines_of(p.pid, ("stdout",))]
+
+
+def which_python(version: str) -> str | None:
+    candidates = [f"/root/.pyenv/versions/{v}/bin/python{version}" for v in os.listdir("/root/.pyenv/versions")
+                  if v.startswith(version + ".")] if Path("/root/.pyenv/versions").is_dir() else []
+    candidates.append(shutil.which(f"python{version}") or "")
+    return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
