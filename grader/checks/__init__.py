@@ -10,14 +10,15 @@ Public API:
 
 Importing this package registers the built-in check types:
 answered, concepts (written answers); main_guard, imports, calls (static);
-output_matches (the run's output); runs, process_created, pool_used, distinct_numbers,
-one_number_per_process, concurrent, spawn_safe (behaviour, declared; implemented with the Trace).
+output_matches (the run's output); runs, process_created, pool_used, concurrent, spawn_safe
+(behaviour, grader.checks.behaviour); distinct_numbers, one_number_per_process (numbers printed
+by child processes, grader.checks.numbers).
 """
 
 from __future__ import annotations
 
 # The built-in check types register themselves on import.
-from grader.checks import answered, behaviour, concepts, output, static  # noqa: F401
+from grader.checks import answered, behaviour, concepts, numbers, output, static  # noqa: F401
 from grader.checks.context import DEFAULT_VARIANT, SPAWN_VARIANT, CheckContext
 from grader.checks.registry import REGISTRY, CheckType, NoParams, Params, Registry, declare, register
 from grader.checks.runner import run_checks

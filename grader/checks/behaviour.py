@@ -1,25 +1,30 @@
-"""Behaviour checks, judged from the Trace of a run: names and parameters, declared now.
+"""Behaviour checks: judged from the Trace of a run, in the grader's own process.
 
-Their functions come with the Trace (step two of issue 4). Until then each is *declared*:
-rubrics using them validate (parameters included) and `grader checks` lists them, but they
-cannot produce a verdict: `grader.rubric.unimplemented` names every such check, and
-`ensure_gradable` refuses to grade with the rubric. Implementing one is
-`@register(name, params=TheParams, variants=...)` on its function, in this module or its own,
-with the same parameter model (the registry refuses a different one).
+A Trace's process records are the recorder's *claims* cross-checked with what the sandbox saw
+from outside. Where the sandbox watched the kernel's process events (as root), a process is
+only counted when it was also *observed*; with /proc polling a very short-lived process can be
+missed from outside, so a claimed process counts and the evidence says it was not confirmed.
+
+Only `runs` reports a timeout; the other checks judge what the run showed before it was
+stopped (a worker blocked forever may still have printed its numbers), and say it was stopped.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from itertools import pairwise
+from typing import Any, Literal
 
 from pydantic import Field
 
-from grader.checks.context import DEFAULT_VARIANT
-from grader.checks.registry import Params, declare
+from grader.checks.context import DEFAULT_VARIANT, CheckContext
+from grader.checks.registry import Params, register
+from grader.checks.verdict import Status, Verdict
+from grader.trace import Process, Trace
 
 DEFAULT_RUN = frozenset({DEFAULT_VARIANT})
 Stream = Literal["stdout", "stderr", "log"]
 ALL_STREAMS: list[Stream] = ["stdout", "stderr", "log"]
+MP_KINDS = ("process", "pool_worker", "executor_worker")
 
 
 class RunsParams(Params):
@@ -30,24 +35,12 @@ class RunsParams(Params):
 class ProcessCreatedParams(Params):
     n: int = Field(default=1, ge=1, description="child processes that must be started")
     process_class: bool = Field(default=False, description="they must be started with multiprocessing.Process "
-                                                   "(not a Pool or executor)")
+                                                           "(not a Pool or executor)")
 
 
 class PoolUsedParams(Params):
     min_tasks: int = Field(default=1, ge=1, description="tasks that must run in the pool's worker processes")
     executor: bool = Field(default=True, description="a concurrent.futures ProcessPoolExecutor counts as a pool")
-
-
-class DistinctNumbersParams(Params):
-    n: int = Field(default=4, ge=1, description="pairwise-different numbers child processes must print")
-    streams: list[Stream] = Field(default_factory=lambda: list(ALL_STREAMS), min_length=1,
-                                  description="where printed numbers count")
-
-
-class OneNumberPerProcessParams(Params):
-    n: int = Field(default=4, ge=1, description="child processes that must each print their own number")
-    streams: list[Stream] = Field(default_factory=lambda: list(ALL_STREAMS), min_length=1,
-                                  description="where printed numbers count")
 
 
 class ConcurrentParams(Params):
@@ -58,30 +51,249 @@ class SpawnSafeParams(Params):
     start_method: Literal["spawn", "forkserver"] = Field(
         default="spawn", description="start method of the re-run (also the name of its run variant)")
     checks: list[str] | None = Field(default=None, description="ids of this question's checks that must still pass "
-                                                       "in the re-run; default: its behaviour checks")
+                                                               "in the re-run; default: its behaviour checks")
 
 
-declare("runs", params=RunsParams, variants=DEFAULT_RUN, doc="""
-    The program completes within its limits without an uncaught exception, and exits with
-    one of `exit_codes`.""")
-declare("process_created", params=ProcessCreatedParams, variants=DEFAULT_RUN, doc="""
-    At least `n` child OS processes were started through multiprocessing (with
+# -- shared readings of a Trace -------------------------------------------------------------------
+
+def exact_observer(trace: Trace) -> bool:
+    """The sandbox saw every process start from outside (kernel events, not polling)."""
+    return trace.sandbox.get("observer") == "kernel process events"
+
+
+def confirmed(trace: Trace, p: Process) -> bool:
+    """A process the grader may count: observed from outside, or claimed where polling could miss it."""
+    return p.observed or (p.claimed and not exact_observer(trace))
+
+
+def children(trace: Trace, kinds: tuple[str, ...] = MP_KINDS) -> list[Process]:
+    """Child processes started through multiprocessing whose own code ran (they recorded themselves)."""
+    main = trace.main()
+    main_pid = main.pid if main else None
+    return [p for p in trace.children() if p.kind in kinds and p.claimed and p.pid != main_pid and confirmed(trace, p)]
+
+
+def describe(p: Process) -> dict[str, Any]:
+    return {"pid": p.pid, "kind": p.kind, "name": p.name, "target": p.target, "args": p.args,
+            "start": p.start, "end": p.end, "exit_code": p.exit_code, "observed": p.observed}
+
+
+def stopped_note(trace: Trace) -> str:
+    if trace.timed_out:
+        return f" (The run was stopped at its {trace.limits.get('wall_time')} s time limit.)"
+    if trace.limit:
+        return f" (The run was stopped by its {trace.limit} limit.)"
+    return ""
+
+
+def _where(trace: Trace) -> dict[str, Any]:
+    return {"timed_out": trace.timed_out, "limit": trace.limit, "exit_code": trace.exit_code,
+            "wall_time": trace.wall_time, "observer": trace.sandbox.get("observer")}
+
+
+# -- the checks -------------------------------------------------------------------------------------
+
+@register("runs", params=RunsParams, variants=DEFAULT_RUN)
+def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
+    """The program completes within its limits without an uncaught exception (in any of its
+    processes, threads or pool tasks), and exits with one of `exit_codes`."""
+    trace = ctx.trace()
+    assert trace is not None
+    evidence = _where(trace)
+    if trace.timed_out:
+        last = [ln.text for ln in trace.lines if ln.stream in ("stdout", "stderr")][-3:]
+        evidence["last_output"] = last
+        alive = [describe(p) for p in trace.children() if p.survived]
+        evidence["still_running"] = alive
+        hint = f" {len(alive)} process(es) were still running." if alive else ""
+        return Verdict.timeout(f"The program did not finish within {trace.limits.get('wall_time')} s and was "
+                               f"stopped.{hint} Does a process wait for something that never comes?", evidence)
+    if trace.limit:
+        return Verdict.failed(f"The program was stopped because it exceeded its {trace.limit} limit.", evidence)
+    syntax = [e for e in trace.exceptions if e.type in ("SyntaxError", "IndentationError", "TabError")]
+    if syntax:
+        e = syntax[0]
+        evidence["exception"] = {"type": e.type, "message": e.message, "traceback": e.traceback}
+        return Verdict.failed(f"The code does not compile: {e.type}: {e.message}.", evidence)
+    if trace.exceptions:
+        e = trace.exceptions[0]
+        where = {"main": "the main process", "process": "a child process", "startup": "a child process as it started",
+                 "thread": "a thread", "task": "a pool task"}.get(e.where, e.where)
+        evidence["exceptions"] = [{"pid": x.pid, "where": x.where, "type": x.type, "message": x.message,
+                                   "traceback": x.traceback} for x in trace.exceptions]
+        return Verdict.failed(f"An uncaught exception in {where}: {e.type}: {e.message}".rstrip(": ") + ".", evidence)
+    if trace.exit_code not in params.exit_codes:
+        how = f"was killed by {trace.signal}" if trace.signal else f"exited with status {trace.exit_code}"
+        return Verdict.failed(f"The program {how}.", evidence)
+    return Verdict.passed("The program ran to completion.", evidence)
+
+
+@register("process_created", params=ProcessCreatedParams, variants=DEFAULT_RUN)
+def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
+    """At least `n` child OS processes were started through multiprocessing (with
     `process_class`, through multiprocessing.Process) and their target code ran in a
-    different process from the parent.""")
-declare("pool_used", params=PoolUsedParams, variants=DEFAULT_RUN, doc="""
-    A multiprocessing Pool (or, with `executor`, a ProcessPoolExecutor) was created and at
-    least `min_tasks` tasks really executed in its worker processes.""")
-declare("distinct_numbers", params=DistinctNumbersParams, variants=DEFAULT_RUN, doc="""
-    Child processes printed at least `n` pairwise-different numbers (stdout, stderr or
-    logging). Numbers that are only the processes' own pids or name counters (`Process-3`) do
-    not count.""")
-declare("one_number_per_process", params=OneNumberPerProcessParams, variants=DEFAULT_RUN, doc="""
-    At least `n` different child processes each printed its own number, the numbers pairwise
-    different, and not by chance: where the numbers or their spread over processes depend on
-    scheduling (which Pool worker runs which task) or on random numbers, it fails and says why.""")
-declare("concurrent", params=ConcurrentParams, variants=DEFAULT_RUN, doc="""
-    At least `n` child processes were alive at the same time (not started and joined one by
-    one).""")
-declare("spawn_safe", params=SpawnSafeParams, variants=lambda p: frozenset({p.start_method}), doc="""
-    Re-run under the spawn start method (or `start_method`), the answer still completes and
-    its other checks (or those listed in `checks`) still pass.""")
+    different process from the parent."""
+    trace = ctx.trace()
+    assert trace is not None
+    kinds = ("process",) if params.process_class else MP_KINDS
+    found = children(trace, kinds)
+    evidence: dict[str, Any] = {"children": [describe(p) for p in found], **_where(trace)}
+    unconfirmed = [p.pid for p in found if not p.observed]
+    if unconfirmed:
+        evidence["not_seen_from_outside"] = unconfirmed
+    others = [p for p in trace.children() if p not in found]
+    if others:
+        evidence["other_processes"] = [describe(p) for p in others]
+    threads = [t for t in trace.threads if t.kind == "thread"]
+    what = "multiprocessing.Process" if params.process_class else "multiprocessing"
+    if len(found) >= params.n:
+        kinds_seen = sorted({p.kind.replace("_", " ") for p in found})
+        return Verdict.passed(f"{len(found)} child process(es) ran their code ({', '.join(kinds_seen)}).", evidence)
+    if not found and threads:
+        evidence["threads"] = [{"pid": t.pid, "name": t.name, "target": t.target} for t in threads]
+        return Verdict.failed(f"No child process was started: the code starts {len(threads)} thread(s) instead. "
+                              "Threads run inside one process.", evidence)
+    pool_only = params.process_class and any(p.kind in ("pool_worker", "executor_worker") for p in trace.children())
+    hint = " (pool workers do not count here: create multiprocessing.Process objects)" if pool_only else ""
+    got = "No child process" if not found else f"Only {len(found)} child process(es)"
+    return Verdict.failed(f"{got} started through {what} ran its code; {params.n} expected{hint}."
+                          f"{stopped_note(trace)}", evidence)
+
+
+@register("pool_used", params=PoolUsedParams, variants=DEFAULT_RUN)
+def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
+    """A multiprocessing Pool (or, with `executor`, a ProcessPoolExecutor) was created and at
+    least `min_tasks` tasks really executed in its worker processes."""
+    trace = ctx.trace()
+    assert trace is not None
+    kinds = ("Pool", "ProcessPoolExecutor") if params.executor else ("Pool",)
+    evidence: dict[str, Any] = {"pools": [{"id": p.id, "kind": p.kind, "size": p.size, "workers": list(p.workers),
+                                           "tasks": len(p.tasks)} for p in trace.pools], **_where(trace)}
+    pools = [p for p in trace.pools if p.kind in kinds]
+    if not pools:
+        thread_pools = [p.kind for p in trace.pools]
+        if thread_pools:
+            return Verdict.failed(f"A {thread_pools[0]} was used: its workers are threads in one process, not a pool "
+                                  "of worker processes.", evidence)
+        return Verdict.failed(f"No pool of worker processes was created.{stopped_note(trace)}", evidence)
+    worker_pids = {p.pid for p in children(trace, ("pool_worker", "executor_worker"))}
+    in_workers = [t for p in pools for t in p.tasks if t.pid in worker_pids and t.pid != p.pid]
+    evidence["tasks_in_workers"] = [{"function": t.function, "args": t.args, "pid": t.pid, "ok": t.ok}
+                                    for t in in_workers[:50]]
+    if len(in_workers) >= params.min_tasks:
+        # How many workers got tasks depends on scheduling: that stays in the evidence, not the message.
+        evidence["worker_pids_used"] = sorted({t.pid for t in in_workers})
+        return Verdict.passed(f"A {pools[0].kind} ran {len(in_workers)} task(s) in its worker processes.", evidence)
+    if not any(p.tasks for p in pools):
+        return Verdict.failed(f"A {pools[0].kind} was created, but no task was given to it "
+                              f"(use map, apply_async or submit).{stopped_note(trace)}", evidence)
+    return Verdict.failed(f"Only {len(in_workers)} task(s) ran in the pool's worker processes; {params.min_tasks} "
+                          f"expected.{stopped_note(trace)}", evidence)
+
+
+def max_overlap(trace: Trace, procs: list[Process]) -> tuple[int, float | None]:
+    """Most processes alive at one moment, and that moment (ends unknown: alive until the run ended)."""
+    events: list[tuple[float, int]] = []
+    for p in procs:
+        if p.start is None:
+            continue
+        end = p.end if p.end is not None else trace.wall_time
+        events.append((p.start, 1))
+        events.append((end, -1))
+    events.sort(key=lambda e: (e[0], e[1]))  # an end before a start at the same instant: no overlap
+    best, at, alive = 0, None, 0
+    for t, step in events:
+        alive += step
+        if alive > best:
+            best, at = alive, t
+    return best, at
+
+
+START_GAP = 0.1  # seconds between consecutive starts that still count as "started together"
+
+
+def started_together(procs: list[Process], n: int) -> list[Process] | None:
+    """`n` children started one right after the other before the parent waited for any of them.
+
+    Children that only print a line can end before the next one starts, so their lifetimes may
+    not overlap although the program runs them concurrently by design; a program that starts
+    and joins them one by one waits for each before starting the next.
+    """
+    ordered = sorted((p for p in procs if p.start is not None), key=lambda p: p.start or 0.0)
+    for i in range(len(ordered) - n + 1):
+        window = ordered[i : i + n]
+        last_start = window[-1].start or 0.0
+        first_wait = min((p.joined for p in window if p.joined is not None), default=float("inf"))
+        gaps = [(b.start or 0.0) - (a.start or 0.0) for a, b in pairwise(window)]
+        if last_start < first_wait and all(g <= START_GAP for g in gaps):
+            return window
+    return None
+
+
+@register("concurrent", params=ConcurrentParams, variants=DEFAULT_RUN)
+def concurrent(ctx: CheckContext, params: ConcurrentParams) -> Verdict:
+    """At least `n` child processes were alive at the same time (not started and joined one by
+    one)."""
+    trace = ctx.trace()
+    assert trace is not None
+    procs = children(trace)
+    best, at = max_overlap(trace, procs)
+    evidence: dict[str, Any] = {"max_alive_together": best, "at": at,
+                                "lifetimes": [{"pid": p.pid, "name": p.name, "start": p.start, "end": p.end,
+                                               "joined": p.joined, "times": p.times} for p in procs],
+                                **_where(trace)}
+    if best >= params.n:
+        return Verdict.passed(f"{best} child processes were running at the same time.", evidence)
+    together = started_together(procs, params.n)
+    if together is not None:
+        evidence["started_together"] = [p.pid for p in together]
+        return Verdict.passed(f"{params.n} child processes were started together, before the program waited for any "
+                              f"of them (they ran so briefly that at most {best} overlapped).", evidence)
+    if len(procs) >= params.n and best <= 1:
+        return Verdict.failed(f"The {len(procs)} child processes ran one after another, never at the same time: "
+                              "start them all first, then join them.", evidence)
+    return Verdict.failed(f"At most {best} child process(es) were running at the same time; {params.n} expected."
+                          f"{stopped_note(trace)}", evidence)
+
+
+@register("spawn_safe", params=SpawnSafeParams, variants=lambda p: frozenset({p.start_method}))
+def spawn_safe(ctx: CheckContext, params: SpawnSafeParams) -> Verdict:
+    """Re-run under the spawn start method (or `start_method`), the answer still completes and
+    its other checks (or those listed in `checks`) still pass."""
+    from grader.checks.registry import REGISTRY
+
+    trace = ctx.trace(params.start_method)
+    assert trace is not None
+    evidence: dict[str, Any] = {"start_method": trace.start_method, **_where(trace)}
+    startup = [e for e in trace.exceptions if e.where == "startup"]
+    if startup:
+        e = startup[0]
+        evidence["exception"] = {"type": e.type, "message": e.message, "traceback": e.traceback}
+        guard = " Put the code that starts processes under `if __name__ == \"__main__\":`." \
+            if "bootstrapping phase" in e.message or "freeze_support" in e.message else ""
+        return Verdict.failed(f"Under {params.start_method}, a child process failed as it started: {e.type}: "
+                              f"{e.message.splitlines()[0] if e.message else ''}.{guard}", evidence)
+    completed = runs(ctx.__class__(ctx.question, ctx.answer, ctx.source, {DEFAULT_VARIANT: trace}), RunsParams())
+    evidence["completes"] = completed.message
+    if completed.status is not Status.PASSED:
+        return Verdict.failed(f"Under {params.start_method}: {completed.message}", evidence)
+    rerun = ctx.__class__(ctx.question, ctx.answer, ctx.source, {DEFAULT_VARIANT: trace})
+    results: dict[str, str] = {}
+    failed: list[str] = []
+    for spec in ctx.question.checks:
+        check_type = REGISTRY.get(spec.type)
+        if check_type is None or check_type.function is None or spec.type == "spawn_safe":
+            continue
+        wanted = spec.id in params.checks if params.checks is not None else \
+            DEFAULT_VARIANT in check_type.variants_for(spec.params) and spec.type != "runs"
+        if not wanted:
+            continue
+        verdict = check_type.function(rerun, spec.params)
+        results[spec.id] = verdict.status.value
+        if verdict.status is not Status.PASSED:
+            failed.append(f"{spec.id} ({verdict.message})")
+    evidence["checks"] = results
+    if failed:
+        return Verdict.failed(f"Under {params.start_method} it runs, but these checks no longer pass: "
+                              f"{'; '.join(failed)}", evidence)
+    return Verdict.passed(f"It also works with the {params.start_method} start method.", evidence)

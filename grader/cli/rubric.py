@@ -4,6 +4,7 @@
     grader rubric check R --overrides O   also validate an overrides file against the rubric
     grader rubric schema                  the rubric JSON Schema (rubrics/rubric.schema.json)
     grader rubric schema --overrides      the overrides JSON Schema
+    grader rubric test R                  grade R's reference solution and known-wrong variants
 
 `check` exits 0 when every rubric is valid and can grade; 1 when a rubric has problems, or
 uses a check type that is declared but not implemented yet (it says which).
@@ -33,6 +34,13 @@ def add_parser(subparsers: Any) -> None:
                                         "check type's parameters (rubrics/rubric.schema.json is this output).")
     schema.add_argument("--overrides", action="store_true", help="the overrides file schema instead")
     schema.set_defaults(handler=run_schema)
+    test = sub.add_parser("test", help="grade the rubric's reference solution and known-wrong variants",
+                          description="Grade rubrics/NAME/expected.yaml's reference solution (it must get full "
+                                      "marks) and each wrong variant (it must lose exactly the checks it names). "
+                                      "This runs student code in the sandbox.")
+    test.add_argument("rubric", metavar="RUBRIC", help="rubric YAML file")
+    test.add_argument("--wall-time", type=float, metavar="S", help="time limit per run instead of the rubric's")
+    test.set_defaults(handler=run_test)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -81,3 +89,22 @@ def run_schema(args: argparse.Namespace) -> int:
 
     sys.stdout.write(dumps(overrides_schema() if args.overrides else rubric_schema()))
     return 0
+
+
+def run_test(args: argparse.Namespace) -> int:
+    from grader.rubric import ensure_gradable, load_rubric
+    from grader.selftest import Outcome, run_selftest
+
+    rubric = load_rubric(args.rubric)
+    ensure_gradable(rubric)
+
+    def show(o: Outcome) -> None:
+        score = f"{o.result.score.score:g}/{o.result.score.max_score:g}"
+        print(f"{'ok  ' if o.ok else 'FAIL'} {o.file}: {score}", flush=True)
+        for problem in o.problems:
+            print(f"       {problem}")
+
+    outcomes = run_selftest(rubric, wall_time=args.wall_time, progress=show)
+    bad = sum(1 for o in outcomes if not o.ok)
+    print(f"{args.rubric}: {len(outcomes) - bad} of {len(outcomes)} solutions graded as expected")
+    return 1 if bad else 0

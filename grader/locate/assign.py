@@ -28,6 +28,7 @@ from grader.submission import Format, Submission
 EMPTY_COST = 3.0  # a question left without any piece
 SKIP_SHORT = 0.3  # leaving a short title-like piece unassigned
 SKIP_LONG = 4.0
+IRRELEVANT = 5.0  # placing prose that shares no word with the question in its slot
 
 
 @dataclass
@@ -57,7 +58,7 @@ def content_score(piece: Piece, q: QuestionRef) -> float:
     if q.code_patterns:
         hits = sum(1 for p in q.code_patterns if re.search(p, code))
         score += 1.5 * hits / len(q.code_patterns)
-    words = {w.lower() for w in re.findall(r"[A-Za-z]{4,}", q.text)} - _STOP
+    words = _content_words(q.text)
     if words:
         idents = {i.lower() for i in identifiers(code)}
         score += 0.5 * len(words & idents) / len(words)
@@ -73,8 +74,21 @@ _STOP = {"what", "write", "python", "code", "using", "module", "with", "each", "
          "does", "that", "this", "from", "there", "their", "they", "will", "would", "your", "explain", "create"}
 
 
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)} - _STOP
+
+
+def relevant(piece: Piece, q: QuestionRef) -> bool:
+    """Prose that shares at least one content word with the question (or an alias)."""
+    words = _content_words(" ".join((q.text, *q.aliases)))
+    text = " ".join(c.text for c in piece.contents).lower()
+    return any(w in text for w in words)
+
+
 def _assign_cost(piece: Piece, q: QuestionRef) -> float:
     cost = 0.0
+    if not piece.has_code and not relevant(piece, q):
+        cost += IRRELEVANT  # a title or a note, not an answer to this question
     if q.kind == "code" and not piece.has_code:
         cost += 0.6
     if q.kind != "code" and piece.has_code and not piece.has_prose:
@@ -84,9 +98,14 @@ def _assign_cost(piece: Piece, q: QuestionRef) -> float:
     return cost
 
 
-def _skip_cost(piece: Piece) -> float:
+def _skip_cost(piece: Piece, questions: Sequence[QuestionRef]) -> float:
+    """Leaving a piece out: cheap for a short title or prose about none of these questions."""
+    if piece.has_code:
+        return SKIP_LONG
     words = sum(len(c.text.split()) for c in piece.contents)
-    return SKIP_SHORT if words <= 8 and not piece.has_code else SKIP_LONG
+    if words <= 8 or not any(relevant(piece, q) for q in questions):
+        return SKIP_SHORT
+    return SKIP_LONG
 
 
 def align(pieces: Sequence[Piece], questions: Sequence[QuestionRef], *, anchored: bool,
@@ -105,8 +124,8 @@ def align(pieces: Sequence[Piece], questions: Sequence[QuestionRef], *, anchored
                 continue
             j = jj - 1
             skippable = allow_skip and (j == -1 or j == m - 1) and not (anchored and i == 0)
-            if skippable and cur + _skip_cost(pieces[i]) < dp[i + 1][jj]:
-                dp[i + 1][jj] = cur + _skip_cost(pieces[i])
+            if skippable and cur + _skip_cost(pieces[i], questions) < dp[i + 1][jj]:
+                dp[i + 1][jj] = cur + _skip_cost(pieces[i], questions)
                 back[i + 1][jj] = (jj, None)
             for k in range(max(j, 0), m):
                 if anchored and i == 0 and k != 0:
@@ -204,9 +223,11 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
     # 3. Code placed under a written question that answers a code question by its content.
     _move_by_content(sub, pieces, questions, by_id, placement)
 
-    # TA overrides win over everything.
+    # TA overrides win over everything: the question's answer is exactly the cells named.
     if overrides:
         for qid, cells in overrides.items():
+            for i in [i for i, pl in placement.items() if pl.question == qid]:
+                del placement[i]
             for i, p in enumerate(pieces):
                 if p.cell in cells and p.substantive:
                     placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")

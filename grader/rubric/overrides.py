@@ -1,4 +1,8 @@
-"""TA overrides: a question's score replaced by hand, with a comment, applied at scoring time.
+"""TA overrides: a question's score replaced by hand, or its answer located by hand.
+
+A score override applies at scoring time: the verdicts stay, for the record, and nothing is
+re-run. An answer override names the cells that answer a question (the locator got it wrong):
+grading then runs what the TA pointed at, and the reason says the TA decided.
 
 An overrides file is YAML, validated like a rubric (every problem one `file:line: path:
 message` line) and against the rubric it is used with (the rubric's id, its question ids,
@@ -14,6 +18,10 @@ with the file in place is enough.
           score: 5
           comment: Creates a process in its answer to Q6 instead; half marks.
           by: alice                  # optional
+      003_f0bdc852a37dd2ae.txt:
+        Q6:
+          answer: {lines: [60]}      # the cell holding line 60 answers Q6; notebooks: {cells: [12]}
+          comment: The last program answers Q6.
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from grader.errors import RubricError
 from grader.rubric.document import Id, Points, Strict
@@ -33,10 +41,33 @@ from grader.rubric.problems import Problem, did_you_mean, format_problems, from_
 from grader.rubric.yamlsource import YamlSource
 
 
+class AnswerRefDoc(Strict):
+    """Where a question's answer is, as results.json's `location` gives it."""
+
+    cells: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, min_length=1, description="0-based notebook cell indices")
+    lines: list[Annotated[int, Field(ge=1)]] | None = Field(
+        default=None, min_length=1, description="for text files and scripts: a line inside each cell meant")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> AnswerRefDoc:
+        if (self.cells is None) == (self.lines is None):
+            raise ValueError("give exactly one of cells or lines")
+        return self
+
+
 class OverrideDoc(Strict):
-    score: Points = Field(description="the question's score, replacing the graded one")
+    score: Points | None = Field(default=None, description="the question's score, replacing the graded one")
+    answer: AnswerRefDoc | None = Field(default=None, description="the cells that answer the question, "
+                                                                  "replacing what the grader found")
     comment: Annotated[str, Field(min_length=1)] = Field(description="why; shown to the student")
     by: str | None = Field(default=None, description="who decided")
+
+    @model_validator(mode="after")
+    def _something(self) -> OverrideDoc:
+        if self.score is None and self.answer is None:
+            raise ValueError("give a score, an answer location, or both")
+        return self
 
 
 class OverridesDoc(Strict):
@@ -49,14 +80,25 @@ class OverridesDoc(Strict):
 
 
 @dataclass(frozen=True)
+class AnswerRef:
+    cells: tuple[int, ...] = ()
+    lines: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cells": list(self.cells)} if self.cells else {"lines": list(self.lines)}
+
+
+@dataclass(frozen=True)
 class Override:
-    score: float
+    score: float | None
     comment: str
     by: str | None = None
     line: int = 0
+    answer: AnswerRef | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"score": self.score, "comment": self.comment, "by": self.by}
+        return {"score": self.score, "comment": self.comment, "by": self.by,
+                "answer": self.answer.to_json() if self.answer else None}
 
 
 @dataclass(frozen=True)
@@ -67,6 +109,10 @@ class Overrides:
 
     def get(self, submission: str, question: str) -> Override | None:
         return self.submissions.get(submission, {}).get(question)
+
+    def mapping(self, submission: str) -> dict[str, AnswerRef]:
+        """The answer locations the TA gave for this submission, by question id."""
+        return {qid: o.answer for qid, o in self.submissions.get(submission, {}).items() if o.answer is not None}
 
     def unused(self, graded: set[str]) -> list[str]:
         """Lines naming overrides for submissions that are not among `graded` (a typo, usually)."""
@@ -93,9 +139,16 @@ def parse_overrides(text: str, file: str = "<overrides>", rubric: Rubric | None 
         raise RubricError(format_problems(problems))
     return Overrides(
         path=file, rubric=doc.rubric,
-        submissions={name: {qid: Override(o.score, o.comment, o.by, source.line(("submissions", name, qid)))
+        submissions={name: {qid: Override(o.score, o.comment, o.by, source.line(("submissions", name, qid)),
+                                          _ref(o.answer))
                             for qid, o in questions.items()}
                      for name, questions in doc.submissions.items()})
+
+
+def _ref(doc: AnswerRefDoc | None) -> AnswerRef | None:
+    if doc is None:
+        return None
+    return AnswerRef(tuple(doc.cells or ()), tuple(doc.lines or ()))
 
 
 def _against_rubric(data: dict[str, Any], source: YamlSource, rubric: Rubric) -> list[Problem]:

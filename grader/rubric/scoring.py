@@ -35,11 +35,14 @@ class QuestionScore:
 
     @property
     def score(self) -> float:
-        return self.override.score if self.override is not None else self.graded_score
+        if self.override is not None and self.override.score is not None:
+            return self.override.score
+        return self.graded_score
 
     @property
     def needs_review(self) -> bool:
-        return self.override is None and any(v.needs_review for v in self.verdicts)
+        settled = self.override is not None and self.override.score is not None
+        return not settled and any(v.needs_review for v in self.verdicts)
 
     def to_json(self, *, student: bool = False) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -75,3 +75,15 @@ def test_locations_are_line_ranges_for_text_exports() -> None:
     sub, answers = located(example("000"))
     assert answers["Q3"].location(sub) == {"lines": [[23, 45]]}
     assert answers["Q2"].location(sub) == {"lines": [[9, 12], [14, 18]]}
+
+
+def test_a_ta_override_replaces_the_answer() -> None:
+    from grader.load import load
+    from grader.locate import locate
+    from tests.locate.helpers import questions
+
+    sub = load(example("003"))
+    q5_cell = next(c.index for c in sub.cells if c.source.startswith("import logging") and "Pool" in c.source)
+    answers = {a.question: a for a in locate(sub, questions(), {"Q6": [q5_cell]})}
+    assert answers["Q6"].cells == [q5_cell] and answers["Q6"].reason.endswith("mapped by the TA (override)")
+    assert q5_cell not in answers["Q5"].cells

@@ -7,7 +7,9 @@ import textwrap
 import pytest
 
 from grader.errors import RubricError
-from grader.rubric import parse_overrides, parse_rubric
+from grader.rubric import load_rubric, parse_overrides, parse_rubric
+from grader.rubric.overrides import AnswerRef
+from tests.conftest import RUBRIC as DEFAULT_RUBRIC
 
 RUBRIC = parse_rubric(textwrap.dedent("""
     version: 1
@@ -91,3 +93,23 @@ def test_rubric_problems_once_the_file_is_valid() -> None:
 def test_file_problems(text: str, expected: str) -> None:
     found = problems(text)
     assert found[0].startswith(expected), found
+
+
+def test_an_answer_location_override() -> None:
+    text = ("version: 1\nsubmissions:\n  s.txt:\n    Q6:\n      answer: {lines: [60]}\n"
+            "      comment: The last program.\n"
+            "  n.ipynb:\n    Q5: {answer: {cells: [12, 13]}, score: 10, comment: Both cells.}\n")
+    o = parse_overrides(text, "o.yaml", load_rubric(DEFAULT_RUBRIC))
+    assert o.mapping("s.txt") == {"Q6": AnswerRef(lines=(60,))}
+    assert o.mapping("n.ipynb")["Q5"].cells == (12, 13)
+    assert o.get("s.txt", "Q6").score is None  # type: ignore[union-attr]
+
+
+def test_an_override_must_say_something() -> None:
+    bad = ("version: 1\nsubmissions:\n  s.txt:\n    Q6: {comment: nothing else}\n"
+           "  t.txt:\n    Q5: {answer: {cells: [1], lines: [2]}, comment: both}\n")
+    with pytest.raises(RubricError) as info:
+        parse_overrides(bad, "o.yaml")
+    text = "\n".join(info.value.problems)
+    assert "o.yaml:4: submissions.s.txt.Q6: give a score, an answer location, or both" in text
+    assert "give exactly one of cells or lines" in text

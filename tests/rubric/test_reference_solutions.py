@@ -47,11 +47,12 @@ def answer(qid: str, cell: str | None) -> Answer:
 
 
 def static_verdicts(rubric: Rubric, path: Path) -> dict[str, Any]:
-    """Verdicts of the implemented checks (and those whose requirements are all implemented)."""
+    """Verdicts of the checks that need no run (and those whose requirements need none)."""
     cells = cells_by_question(path)
     verdicts = {}
     for q in rubric.questions:
-        implemented = {c.id for c in q.checks if (t := REGISTRY.get(c.type)) is not None and t.implemented}
+        implemented = {c.id for c in q.checks
+                       if (t := REGISTRY.get(c.type)) is not None and t.implemented and not t.variants_for(c.params)}
         kept = tuple(c for c in q.checks if c.id in implemented and set(c.requires) <= implemented)
         a = answer(q.id, cells.get(q.id))
         code = cells.get(q.id) if a.code_parts() else None

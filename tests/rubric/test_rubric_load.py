@@ -84,9 +84,23 @@ def test_variants_needed_is_what_the_checks_read() -> None:
     assert variants_needed(r.questions[1]) == {"default", "spawn"}
 
 
+def _with_declared_only(*names: str) -> Registry:
+    """The built-in check types, except that `names` are only declared (no function yet)."""
+    from grader.checks import REGISTRY
+
+    reg = Registry()
+    for t in REGISTRY:
+        if t.name in names or t.function is None:
+            reg.declare(t.name, params=t.params, variants=t.variants, doc=t.doc)
+        else:
+            reg.register(t.name, params=t.params, variants=t.variants)(t.function)
+    return reg
+
+
 def test_declared_checks_load_but_cannot_grade() -> None:
-    r = parse_rubric(TEXT, "demo.yaml")
-    missing = unimplemented(r)
+    reg = _with_declared_only("runs", "spawn_safe")
+    r = parse_rubric(TEXT, "demo.yaml", reg)
+    missing = unimplemented(r, reg)
     assert missing == [
         "demo.yaml:31: questions[1].checks[1].type: check type 'runs' is not implemented yet "
         "(its parameters are validated, but it cannot grade)",
@@ -94,8 +108,9 @@ def test_declared_checks_load_but_cannot_grade() -> None:
         "(its parameters are validated, but it cannot grade)",
     ]
     with pytest.raises(RubricError) as info:
-        ensure_gradable(r)
+        ensure_gradable(r, reg)
     assert info.value.problems == missing
+    ensure_gradable(r)  # with every built-in check implemented, it grades
 
 
 def test_a_rubric_with_only_implemented_checks_is_gradable() -> None:

@@ -81,7 +81,7 @@ def test_submission_totals_fill_missing_questions_and_apply_overrides() -> None:
     assert after.score == 5.0
     q2 = after.to_json()["questions"][1]
     assert q2["score"] == 3 and q2["graded_score"] == 0
-    assert q2["override"] == {"score": 3, "comment": "Guard is in a helper module.", "by": "ta"}
+    assert q2["override"] == {"score": 3, "comment": "Guard is in a helper module.", "by": "ta", "answer": None}
     assert apply_overrides(result, overrides) == after
     json.dumps(after.to_json(), allow_nan=False)
 

@@ -1,0 +1,83 @@
+"""`grader grade`: grade submissions and write results.json."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "grade",
+        help="grade submissions and write results.json",
+        description="Grade files and folders of submissions: each code answer runs in its own sandbox, "
+                    "checks judge what was observed, and DIR/results.json gets every score.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="submission files, student folders, or a folder of them")
+    p.add_argument("--rubric", metavar="FILE", help="the rubric (default: rubrics/multiprocessing.yaml)")
+    p.add_argument("--out", metavar="DIR", default="grader-out", help="where to write results (default: grader-out)")
+    p.add_argument("--overrides", metavar="FILE", help="TA overrides of scores and answer locations")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="submissions graded at once (default 1)")
+    p.add_argument("--encoding", metavar="NAME", help="read text submissions with this encoding instead of UTF-8")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from grader.cli.common import rubric_arg
+    from grader.grade import Result, grade_submission
+    from grader.load import find_submissions
+    from grader.results import write_results
+    from grader.rubric.load import ensure_gradable, load_rubric
+    from grader.rubric.overrides import load_overrides
+
+    rubric = load_rubric(rubric_arg(args.rubric))
+    ensure_gradable(rubric)  # before any student code runs
+    overrides = load_overrides(args.overrides, rubric) if args.overrides else None
+    paths = find_submissions(args.paths)
+    if not paths:
+        print("grader: no submissions found", file=sys.stderr)
+        return 2
+    jobs = max(1, args.jobs)
+
+    def one(path: str) -> Result:
+        result = grade_submission(path, rubric, overrides=overrides, encoding=args.encoding,
+                                  mapping=overrides.mapping(Path(path).name) if overrides else None)
+        line = f"  {result.name}: "
+        line += f"error: {result.error}" if result.error else f"{result.score.score:g} / {result.score.max_score:g}"
+        print(line, file=sys.stderr, flush=True)
+        return result
+
+    print(f"grading {len(paths)} submission(s) with {rubric.id} ({rubric.max_score:g} points)", file=sys.stderr)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        results = list(pool.map(one, paths))
+    out = write_results(Path(args.out), rubric, results)
+    print(score_table(rubric, results))
+    if overrides:
+        for line in overrides.unused({r.name for r in results}):
+            print(f"grader: warning: {line}", file=sys.stderr)
+    errors = sum(1 for r in results if r.error)
+    print(f"wrote {out}" + (f" ({errors} submission(s) could not be graded)" if errors else ""), file=sys.stderr)
+    return 0
+
+
+def score_table(rubric: Any, results: list[Any]) -> str:
+    """Scores per question and in total, one row per submission; `!` marks answers a TA should read."""
+    ids = [q.id for q in rubric.questions]
+    name_w = max([len("submission"), *(len(r.name) for r in results)])
+    head = f"{'submission':<{name_w}}  " + "  ".join(f"{qid:>6}" for qid in ids) + f"  {'total':>12}"
+    rows = [head, "-" * len(head)]
+    for r in results:
+        if r.error:
+            rows.append(f"{r.name:<{name_w}}  could not be graded: {r.error}")
+            continue
+        cells = []
+        for q in r.score.questions:
+            mark = "!" if q.needs_review else " "
+            cells.append(f"{q.score:>5g}{mark}")
+        rows.append(f"{r.name:<{name_w}}  " + "  ".join(cells) + f"  {r.score.score:>6g} / {r.score.max_score:g}")
+    if any(q.needs_review for r in results if not r.error for q in r.score.questions):
+        rows.append("! a check asks a TA to read this answer (see results.json: needs_review)")
+    return "\n".join(rows)

@@ -1,0 +1,274 @@
+"""Behaviour checks on hand-made Traces: each shape of run the examples and the corpus produce."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from grader.answers import Answer, AnswerPart, PartKind
+from grader.checks import CheckContext, Status, Verdict
+from grader.checks.behaviour import (
+    ConcurrentParams,
+    PoolUsedParams,
+    ProcessCreatedParams,
+    RunsParams,
+    SpawnSafeParams,
+    concurrent,
+    pool_used,
+    process_created,
+    runs,
+    spawn_safe,
+)
+from grader.checks.numbers import (
+    DistinctNumbersParams,
+    OneNumberPerProcessParams,
+    distinct_numbers,
+    numbers_in,
+    one_number_per_process,
+)
+from grader.rubric import load_rubric
+from grader.trace import ExceptionInfo, Line, Pool, Process, Task, Thread, Trace
+from tests.conftest import RUBRIC
+
+MAIN = 100
+EXACT = {"observer": "kernel process events"}
+
+
+def main(**kw: Any) -> Process:
+    return Process(pid=MAIN, ppid=1, kind="main", start=0.0, end=kw.pop("end", 1.0), claimed=True, observed=True,
+                   exit_code=0, **kw)
+
+
+def child(pid: int, start: float, end: float | None, kind: str = "process", **kw: Any) -> Process:
+    defaults: dict[str, Any] = {"ppid": MAIN, "started_by": MAIN, "name": f"Process-{pid - 200}",
+                                "target": "work", "claimed": True, "observed": True, "exit_code": 0}
+    defaults.update(kw)
+    return Process(pid=pid, kind=kind, start=start, end=end, **defaults)
+
+
+def trace(*procs: Process, **kw: Any) -> Trace:
+    kw.setdefault("exit_code", 0)
+    kw.setdefault("sandbox", EXACT)
+    kw.setdefault("limits", {"wall_time": 10})
+    return Trace(processes=(main(), *procs), **kw)
+
+
+def ctx(t: Trace, spawn: Trace | None = None, question: str = "Q6") -> CheckContext:
+    q = load_rubric(RUBRIC).question(question)
+    traces = {"default": t}
+    if spawn is not None:
+        traces["spawn"] = spawn
+    return CheckContext(q, Answer(question, [AnswerPart(0, PartKind.CODE, "pass")]), "pass", traces)
+
+
+def out(pid: int | None, text: str, stream: str = "stdout") -> Line:
+    return Line(pid=pid, stream=stream, text=text)
+
+
+def four_printers(numbers: list[int], *, kind: str = "process", overlap: bool = True, **kw: Any) -> Trace:
+    procs = [child(201 + i, 0.1 + (0 if overlap else i * 0.2), 0.5 + (0 if overlap else i * 0.2 - 0.35), kind=kind,
+                   args=f"({numbers[i]},)", **kw) for i in range(4)]
+    lines = [out(201 + i, f"Process {numbers[i]}: {numbers[i]}") for i in range(4)]
+    return trace(*procs, lines=tuple(lines))
+
+
+# -- runs --------------------------------------------------------------------------------------------
+
+def test_runs_passes_on_a_clean_exit() -> None:
+    assert runs(ctx(trace()), RunsParams()).status is Status.PASSED
+
+
+def test_runs_reports_a_timeout_with_what_was_still_running() -> None:
+    t = trace(child(201, 0.1, None, survived=True), timed_out=True, limit="wall", exit_code=None, signal="SIGKILL")
+    v = runs(ctx(t), RunsParams())
+    assert v.status is Status.TIMEOUT
+    assert "1 process(es) were still running" in v.message
+    assert v.evidence["still_running"][0]["pid"] == 201
+
+
+@pytest.mark.parametrize(("where", "said"), [("main", "the main process"), ("process", "a child process"),
+                                             ("task", "a pool task")])
+def test_runs_fails_on_an_uncaught_exception_anywhere(where: str, said: str) -> None:
+    t = trace(exceptions=(ExceptionInfo(pid=201, where=where, type="ValueError", message="bad"),))
+    v = runs(ctx(t), RunsParams())
+    assert v.status is Status.FAILED and said in v.message and "ValueError: bad" in v.message
+
+
+def test_runs_names_a_syntax_error_and_other_limits() -> None:
+    t = trace(exit_code=1, exceptions=(ExceptionInfo(pid=MAIN, where="main", type="SyntaxError", message="oops"),))
+    assert "does not compile" in runs(ctx(t), RunsParams()).message
+    assert "memory limit" in runs(ctx(trace(limit="memory", exit_code=None)), RunsParams()).message
+    assert "status 3" in runs(ctx(trace(exit_code=3)), RunsParams()).message
+
+
+# -- process_created ------------------------------------------------------------------------------
+
+def test_no_process_is_seed_001_q3() -> None:
+    v = process_created(ctx(trace(), question="Q3"), ProcessCreatedParams(n=1))
+    assert v.status is Status.FAILED and v.message.startswith("No child process")
+
+
+def test_pool_workers_count_unless_the_process_class_is_required() -> None:
+    t = four_printers([1, 2, 3, 4], kind="pool_worker")
+    assert process_created(ctx(t), ProcessCreatedParams(n=4)).status is Status.PASSED
+    v = process_created(ctx(t), ProcessCreatedParams(n=4, process_class=True))
+    assert v.status is Status.FAILED and "pool workers do not count" in v.message
+
+
+def test_threads_instead_of_processes_are_named() -> None:
+    t = trace(threads=(Thread(pid=MAIN, number=1, name="Thread-1", target="work"),))
+    v = process_created(ctx(t), ProcessCreatedParams(n=1))
+    assert "starts 1 thread(s) instead" in v.message
+
+
+def test_a_claim_the_kernel_never_saw_does_not_count() -> None:
+    forged = child(201, 0.1, 0.2, observed=False)
+    assert process_created(ctx(trace(forged)), ProcessCreatedParams(n=1)).status is Status.FAILED
+    polled = trace(forged, sandbox={"observer": "/proc polling"})
+    v = process_created(ctx(polled), ProcessCreatedParams(n=1))
+    assert v.status is Status.PASSED and v.evidence["not_seen_from_outside"] == [201]
+
+
+def test_a_child_that_died_before_its_target_does_not_count() -> None:
+    t = trace(child(201, 0.1, 0.2, kind="spawn", exit_code=1))
+    assert process_created(ctx(t), ProcessCreatedParams(n=1)).status is Status.FAILED
+
+
+# -- pool_used ----------------------------------------------------------------------------------------
+
+def pool_trace(kind: str = "Pool", in_workers: bool = True) -> Trace:
+    workers = [child(201 + i, 0.05, 0.4, kind="pool_worker" if kind == "Pool" else "executor_worker",
+                     name=f"ForkPoolWorker-{i + 1}", target="worker") for i in range(2)]
+    tasks = tuple(Task(pool="p1", function="cube", args=f"({n},)", pid=(201 + n % 2) if in_workers else MAIN, ok=True)
+                  for n in range(4))
+    pool = Pool(id="p1", kind=kind, pid=MAIN, size=2, workers=(201, 202), tasks=tasks)
+    return trace(*workers, pools=(pool,))
+
+
+def test_pool_tasks_ran_in_workers() -> None:
+    v = pool_used(ctx(pool_trace(), question="Q5"), PoolUsedParams())
+    assert v.status is Status.PASSED and "4 task(s) in its worker processes" in v.message
+    assert v.evidence["worker_pids_used"] == [201, 202]
+
+
+def test_executor_counts_only_when_allowed() -> None:
+    t = pool_trace("ProcessPoolExecutor")
+    assert pool_used(ctx(t, question="Q5"), PoolUsedParams()).status is Status.PASSED
+    assert pool_used(ctx(t, question="Q5"), PoolUsedParams(executor=False)).status is Status.FAILED
+
+
+def test_thread_pool_and_idle_pool_fail_with_reasons() -> None:
+    tp = trace(pools=(Pool(id="t", kind="ThreadPool", pid=MAIN, size=4),))
+    assert "threads in one process" in pool_used(ctx(tp, question="Q5"), PoolUsedParams()).message
+    idle = trace(pools=(Pool(id="p", kind="Pool", pid=MAIN, size=4),))
+    assert "no task was given" in pool_used(ctx(idle, question="Q5"), PoolUsedParams()).message
+
+
+# -- concurrent ---------------------------------------------------------------------------------------
+
+def test_four_at_once_is_concurrent() -> None:
+    assert concurrent(ctx(four_printers([1, 2, 3, 4])), ConcurrentParams(n=4)).status is Status.PASSED
+
+
+def test_start_join_one_by_one_is_seed_004() -> None:
+    v = concurrent(ctx(four_printers([1, 2, 3, 4], overlap=False)), ConcurrentParams(n=4))
+    assert v.status is Status.FAILED and "one after another" in v.message
+
+
+def test_brief_children_started_together_are_concurrent_by_design() -> None:
+    """Seed 003: each child logs a line and exits before the fourth starts; all start before any join."""
+    procs = [child(201 + i, 0.010 + i * 0.002, 0.0135 + i * 0.002, joined=0.02 + i * 0.001) for i in range(4)]
+    v = concurrent(ctx(trace(*procs)), ConcurrentParams(n=4))
+    assert v.status is Status.PASSED and "started together" in v.message
+    sequential = [child(201 + i, 0.010 + i * 0.01, 0.015 + i * 0.01, joined=0.011 + i * 0.01) for i in range(4)]
+    assert concurrent(ctx(trace(*sequential)), ConcurrentParams(n=4)).status is Status.FAILED
+    spaced = [child(201 + i, 0.1 + i * 0.5, 0.11 + i * 0.5, joined=3.0) for i in range(4)]
+    assert concurrent(ctx(trace(*spaced)), ConcurrentParams(n=4)).status is Status.FAILED
+
+
+def test_a_process_still_alive_at_the_end_counts_until_then() -> None:
+    t = trace(child(201, 0.1, None), child(202, 0.5, 0.9), wall_time=2.0)
+    assert concurrent(ctx(t), ConcurrentParams(n=2)).status is Status.PASSED
+
+
+# -- numbers ------------------------------------------------------------------------------------------
+
+def test_numbers_skip_pids_and_process_name_counters() -> None:
+    line = "Process <Process name='Process-20' parent=1441 started> ForkPoolWorker-3 got 7 and -2.5"
+    assert numbers_in(line, {1441}) == [7.0, -2.5]
+    assert numbers_in("worker1 says 12", set()) == [12.0]
+
+
+def test_distinct_numbers_from_children_only() -> None:
+    t = four_printers([1, 2, 3, 4])
+    assert distinct_numbers(ctx(t), DistinctNumbersParams(n=4)).status is Status.PASSED
+    parent_only = trace(child(201, 0.1, 0.2), lines=tuple(out(MAIN, str(n)) for n in range(4)))
+    v = distinct_numbers(ctx(parent_only), DistinctNumbersParams(n=4))
+    assert v.status is Status.FAILED and "printed by the main process" in v.message
+
+
+def test_pids_printed_by_children_are_not_numbers() -> None:
+    procs = [child(201 + i, 0.1, 0.5) for i in range(4)]
+    lines = [out(201 + i, f"ID of process running worker{i + 1}: {201 + i}") for i in range(4)]
+    t = trace(*procs, lines=tuple(lines))
+    assert distinct_numbers(ctx(t), DistinctNumbersParams(n=4)).status is Status.FAILED
+
+
+def test_one_number_per_process_passes_for_own_arguments() -> None:
+    v = one_number_per_process(ctx(four_printers([1, 2, 3, 4])), OneNumberPerProcessParams(n=4))
+    assert v.status is Status.PASSED
+    assert sorted(v.evidence["number_in_arguments"]) == ["201", "202", "203", "204"]
+
+
+def test_one_number_per_process_fails_for_random_numbers() -> None:
+    t = four_printers([69, 74, 61, 10], random_draws=1)
+    v = one_number_per_process(ctx(t), OneNumberPerProcessParams(n=4))
+    assert v.status is Status.FAILED and "random module" in v.message
+    assert distinct_numbers(ctx(t), DistinctNumbersParams(n=4)).status is Status.PASSED
+
+
+def test_one_number_per_process_fails_for_pool_tasks() -> None:
+    t = four_printers([1, 2, 3, 4], kind="pool_worker")
+    v = one_number_per_process(ctx(t), OneNumberPerProcessParams(n=4))
+    assert v.status is Status.FAILED and "depends on scheduling" in v.message
+
+
+def test_one_worker_printing_everything_is_not_one_each() -> None:
+    t = trace(child(201, 0.1, 0.3), child(202, 0.1, None), lines=tuple(out(202, str(n)) for n in (10, 1, 2, 3, 4)))
+    assert distinct_numbers(ctx(t), DistinctNumbersParams(n=4)).status is Status.PASSED
+    v = one_number_per_process(ctx(t), OneNumberPerProcessParams(n=4))
+    assert v.status is Status.FAILED and "Only 1 child process" in v.message
+
+
+def test_logged_numbers_count() -> None:
+    procs = [child(201 + i, 0.1, 0.5, args=f"({i + 1},)") for i in range(4)]
+    lines = [out(201 + i, f"Process {i + 1}: {i + 1}", stream="log") for i in range(4)]
+    t = trace(*procs, lines=tuple(lines))
+    assert one_number_per_process(ctx(t), OneNumberPerProcessParams(n=4)).status is Status.PASSED
+    assert distinct_numbers(ctx(t), DistinctNumbersParams(n=4, streams=["stdout"])).status is Status.FAILED
+
+
+# -- spawn_safe ---------------------------------------------------------------------------------------
+
+def spawn_verdict(default: Trace, spawn: Trace, question: str = "Q3") -> Verdict:
+    return spawn_safe(ctx(default, spawn, question), SpawnSafeParams())
+
+
+def test_spawn_safe_when_the_rerun_behaves_alike() -> None:
+    t = trace(child(201, 0.1, 0.2))
+    assert spawn_verdict(t, t).status is Status.PASSED
+
+
+def test_spawn_without_main_guard_fails_at_startup() -> None:
+    bad = trace(child(201, 0.1, 0.2, kind="spawn", exit_code=1, claimed=True), exit_code=0, exceptions=(
+        ExceptionInfo(pid=201, where="startup", type="RuntimeError",
+                      message="An attempt has been made to start a new process before the current process has "
+                              "finished its bootstrapping phase."),))
+    v = spawn_verdict(trace(child(201, 0.1, 0.2)), bad)
+    assert v.status is Status.FAILED and "__main__" in v.message
+
+
+def test_spawn_rerun_that_no_longer_creates_processes_fails() -> None:
+    v = spawn_verdict(trace(child(201, 0.1, 0.2)), trace())
+    assert v.status is Status.FAILED and "process_created" in v.message

@@ -1,0 +1,211 @@
+"""`grader grade` end to end: real submissions, real sandbox runs, results.json as a course imports it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.grade import grade_submission
+from grader.rubric import load_rubric
+from tests.conftest import EXAMPLES, LABELS, RUBRIC, labelled_file
+
+pytestmark = pytest.mark.slow
+WALL = 5  # seconds: seed 000's Q3 sleeps 3 s; seed 001's Q6 blocks forever and must time out
+
+
+def fast_rubric(tmp: Path) -> Path:
+    """The default rubric with a shorter time limit, so a test waits 5 s for a hang, not 10."""
+    text = RUBRIC.read_text(encoding="utf-8")
+    assert "  wall_time: 10 s\n" in text
+    path = tmp / "multiprocessing.yaml"
+    path.write_text(text.replace("  wall_time: 10 s\n", f"  wall_time: {WALL} s\n"), encoding="utf-8")
+    return path
+
+
+def grade_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "grader", "grade", *args], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("grade")
+    proc = grade_cli(str(EXAMPLES), "--rubric", str(fast_rubric(tmp)), "--out", str(tmp / "out"), "-j", "2")
+    assert proc.returncode == 0, proc.stderr
+    data: dict[str, Any] = json.loads((tmp / "out" / "results.json").read_text())
+    data["_tmp"] = str(tmp)
+    return data
+
+
+def verdicts(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """check name -> file prefix -> status"""
+    out: dict[str, dict[str, str]] = {}
+    for s in data["submissions"]:
+        for q in s["questions"]:
+            for c in q["checks"]:
+                out.setdefault(f"{q['id']} {c['id']}", {})[s["submission"][:3]] = c["status"]
+    return out
+
+
+# The issue's table: ✓ passed, ✗ failed, timeout, · skipped ("·✗": either).
+TABLE = """
+Q1 answered               ✓ ✓ ✓ ✓ ✓
+Q2 answered               ✓ ✓ ✓ ✓ ✓
+Q4 answered               ✓ ✓ ✓ ✓ ✓
+Q3 process_created        ✓ ✗ ✓ ✓ ✓
+Q3 main_guard             ✓ ✗ ✓ ✓ ✓
+Q3 spawn_safe             ✓ ·✗ ✓ ✓ ✓
+Q5 pool_used              ✓ ✗ ✓ ✓ ✓
+Q5 main_guard             ✓ ✗ ✓ ✓ ✓
+Q6 runs                   ✓ timeout ✓ ✓ ✓
+Q6 four_processes         ✓ ✗ ✓ ✓ ✓
+Q6 four_distinct_numbers  ✓ ✓ ✓ ✓ ✗
+Q6 one_number_per_process ✗ ✗ ✗ ✓ ✗
+Q6 concurrent             ✓ ✗ ✓ ✓ ✗
+Q6 main_guard             ✓ ✓ ✓ ✓ ✓
+"""
+SYMBOL = {"✓": {"passed"}, "✗": {"failed"}, "timeout": {"timeout"}, "·✗": {"skipped", "failed"}}
+
+
+def test_examples_get_the_issues_verdicts(graded: dict[str, Any]) -> None:
+    got = verdicts(graded)
+    wrong = []
+    for row in TABLE.strip().splitlines():
+        q, check, *cols = row.split()
+        for prefix, want in zip(["000", "001", "002", "003", "004"], cols, strict=True):
+            status = got[f"{q} {check}"][prefix]
+            if status not in SYMBOL[want]:
+                wrong.append(f"{prefix} {q} {check}: {status}, expected {want}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_results_json_has_the_agreed_shape(graded: dict[str, Any]) -> None:
+    assert graded["rubric"] == {"id": "multiprocessing", "version": 1, "max_score": 100,
+                                "title": "Python multiprocessing"}
+    subs = {s["submission"]: s for s in graded["submissions"]}
+    assert sorted(subs) == sorted(p.name for p in EXAMPLES.iterdir())
+    for s in subs.values():
+        assert s["error"] is None and s["max_score"] == 100
+        assert s["score"] == pytest.approx(sum(q["score"] for q in s["questions"]))
+        assert [q["id"] for q in s["questions"]] == ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6"]
+        for q in s["questions"]:
+            assert set(q) >= {"id", "score", "max_score", "answered", "location", "checks"}
+            assert list(q["location"]) == ["lines"] if q["answered"] else q["location"] is None
+            for c in q["checks"]:
+                assert set(c) >= {"id", "status", "score", "max_score", "message"}
+                assert c["status"] in ("passed", "failed", "error", "timeout", "skipped")
+    q3 = next(q for q in subs["000_a54be7d6b3609d4a.txt"]["questions"] if q["id"] == "Q3")
+    assert q3["location"] == {"lines": [[23, 45]]} and q3["found_by"] == "marker"
+
+
+def test_details_keep_the_traces_and_evidence(graded: dict[str, Any]) -> None:
+    details = Path(graded["_tmp"]) / "out" / "details" / "002_7ff5858f08025dd0.txt.json"
+    data = json.loads(details.read_text())
+    q6 = next(q for q in data["questions"] if q["id"] == "Q6")
+    trace = q6["attempts"][0]["traces"]["default"]
+    workers = [p for p in trace["processes"] if p["kind"] == "pool_worker"]
+    assert len(workers) == 4
+    printed = {ln["text"] for ln in trace["lines"] if ln["pid"] in {w["pid"] for w in workers}}
+    assert printed == {f"Process {n}: {n}" for n in range(1, 5)}
+
+
+def timing_free(data: dict[str, Any]) -> dict[str, Any]:
+    data = json.loads(json.dumps(data))
+    for s in data["submissions"]:
+        s.pop("seconds")
+    return data
+
+
+def test_grading_three_times_gives_the_same_results(graded: dict[str, Any]) -> None:
+    tmp = Path(graded["_tmp"])
+    first = timing_free({k: v for k, v in graded.items() if k != "_tmp"})
+    for n in (2, 3):
+        proc = grade_cli(str(EXAMPLES), "--rubric", str(tmp / "multiprocessing.yaml"), "--out", str(tmp / f"out{n}"),
+                         "-j", "2")
+        assert proc.returncode == 0, proc.stderr
+        again = timing_free(json.loads((tmp / f"out{n}" / "results.json").read_text()))
+        assert again == first
+
+
+def test_a_broken_rubric_never_runs_student_code(tmp_path: Path) -> None:
+    rubric = tmp_path / "bad.yaml"
+    rubric.write_text(RUBRIC.read_text(encoding="utf-8").replace("    type: code\n", "    type: cod\n", 1))
+    slow = tmp_path / "slow.py"
+    slow.write_text("# Q3\nimport time\ntime.sleep(20)\n")
+    start = time.monotonic()
+    proc = grade_cli(str(slow), "--rubric", str(rubric), "--out", str(tmp_path / "out"))
+    assert time.monotonic() - start < 10
+    assert proc.returncode == 2
+    assert f"{rubric}:" in proc.stderr and "must be 'written' or 'code'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_broken_submissions_get_a_row_and_the_batch_goes_on(tmp_path: Path) -> None:
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "empty.ipynb").write_text("")
+    (batch / "garbage.ipynb").write_bytes(bytes(range(256)) * 4)
+    (batch / "truncated.ipynb").write_text('{"cells": [{"cell_type": "markdown", "source": "Q1')
+    (batch / "nobody").mkdir()
+    (batch / "good.py").write_text("# Q1\n# Multiprocessing runs several processes in parallel on many cores.\n")
+    proc = grade_cli(str(batch), "--rubric", str(fast_rubric(tmp_path)), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    subs = {s["submission"]: s for s in json.loads((tmp_path / "out" / "results.json").read_text())["submissions"]}
+    assert sorted(subs) == ["empty.ipynb", "garbage.ipynb", "good.py", "nobody", "truncated.ipynb"]
+    assert subs["empty.ipynb"]["error"] == "empty file"
+    assert subs["garbage.ipynb"]["error"].startswith("binary file")
+    assert "looks truncated" in subs["truncated.ipynb"]["error"]
+    assert subs["nobody"]["error"] == "no notebook or Python script in this folder"
+    for name in ("empty.ipynb", "garbage.ipynb", "nobody", "truncated.ipynb"):
+        assert subs[name]["score"] == 0 and all(q["score"] == 0 for q in subs[name]["questions"])
+    assert subs["good.py"]["error"] is None and subs["good.py"]["score"] > 0
+    assert "4 submission(s) could not be graded" in proc.stderr
+
+
+PAIRS = [("Q3", "process_created", "creates_process"), ("Q5", "pool_used", "uses_pool"),
+         ("Q6", "four_processes", "four_processes"), ("Q6", "four_distinct_numbers", "four_distinct_numbers"),
+         ("Q6", "one_number_per_process", "distinct_numbers")]
+
+
+def test_verdicts_agree_with_the_ta_on_the_corpus() -> None:
+    """process_created, pool_used, four_processes, four_distinct_numbers, one_number_per_process and
+    whether each question is answered, against the TA's labels of the corpus and the examples."""
+    rubric = load_rubric(RUBRIC)
+    rubric = replace(rubric, questions=tuple(replace(q, limits=replace(q.limits, wall_time=WALL))
+                                             for q in rubric.questions))
+    labels = json.loads(LABELS.read_text())
+    names = sorted(labels)
+    with ThreadPoolExecutor(2) as pool:
+        results = dict(zip(names, pool.map(lambda n: grade_submission(str(labelled_file(n)), rubric), names),
+                           strict=True))
+    agree = total = 0
+    problems = []
+    for name in names:
+        result, wanted = results[name], labels[name]["questions"]
+        for qid, check, key in PAIRS:
+            qr = result.question(qid)
+            assert qr is not None
+            v = next(v for v in qr.score.verdicts if v.check == check)
+            ok = (v.status.value == "passed") == bool(wanted[qid][key])
+            agree, total = agree + ok, total + 1
+            if not ok:
+                problems.append(f"{name} {qid}.{check}: TA {wanted[qid][key]}, grader {v.status.value}: {v.message}")
+        for qid, label in wanted.items():
+            qr = result.question(qid)
+            assert qr is not None
+            ok = qr.answer.answered == label["answered"]
+            agree, total = agree + ok, total + 1
+            if not ok:
+                problems.append(f"{name} {qid} answered: TA {label['answered']}, grader {qr.answer.answered}")
+    print(f"\nverdicts agree with the TA in {agree}/{total} = {agree / total:.1%} of cases")
+    for line in problems:
+        print("  disagree:", line)
+    assert agree / total >= 0.95, "\n".join(problems)
