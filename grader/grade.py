@@ -27,7 +27,7 @@ from grader.checks import CheckContext, Verdict, run_checks
 from grader.checks.context import DEFAULT_VARIANT
 from grader.errors import SubmissionError
 from grader.load import load
-from grader.locate import locate, questions_from_rubric
+from grader.locate import cells_named, locate, questions_from_rubric
 from grader.program import Program, build_program
 from grader.rubric.load import variants_needed
 from grader.rubric.model import Question, QuestionType, Rubric
@@ -130,14 +130,6 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
     return QuestionResult(question, answer, score, attempts, best)
 
 
-def resolve(submission: Submission, ref: AnswerRef) -> list[int]:
-    """The submission's cells a TA's answer location names (notebook cells, or lines inside cells)."""
-    if ref.cells:
-        return [c.index for c in submission.cells if c.origin.cell in ref.cells]
-    return [c.index for c in submission.cells
-            if c.origin.lines and any(c.origin.lines[0] <= n <= c.origin.lines[1] for n in ref.lines)]
-
-
 def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None = None, runner: Runner | None = None,
                      encoding: str | None = None, max_attempts: int = MAX_ATTEMPTS,
                      mapping: Mapping[str, AnswerRef] | None = None) -> Result:
@@ -156,7 +148,7 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
     except SubmissionError as exc:
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)
-    chosen = {qid: resolve(submission, ref) for qid, ref in (mapping or {}).items()}
+    chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
     answers = locate(submission, questions_from_rubric(rubric), chosen)
     results = [grade_question(submission, q, a, runner, max_attempts)
                for q, a in zip(rubric.questions, answers, strict=True)]

@@ -18,6 +18,7 @@ from typing import Any
 from grader import __version__
 from grader.grade import Result, result_json
 from grader.rubric.model import Rubric
+from grader.rubric.overrides import Overrides
 
 
 def safe_name(name: str) -> str:
@@ -51,7 +52,7 @@ def details_json(result: Result) -> dict[str, Any]:
     return data
 
 
-def write_results(out: Path, rubric: Rubric, results: Sequence[Result]) -> Path:
+def write_results(out: Path, rubric: Rubric, results: Sequence[Result]) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     details = out / "details"
     details.mkdir(exist_ok=True)
@@ -62,6 +63,60 @@ def write_results(out: Path, rubric: Rubric, results: Sequence[Result]) -> Path:
             name += "_"
         used.add(name)
         (details / f"{name}.json").write_text(json.dumps(details_json(r), indent=1, allow_nan=False) + "\n")
+    data = results_json(rubric, results)
+    save(out, data)
+    return data
+
+
+def save(out: Path, data: dict[str, Any]) -> Path:
     path = out / "results.json"
-    path.write_text(json.dumps(results_json(rubric, results), indent=2, allow_nan=False) + "\n")
+    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
     return path
+
+
+def rescore(data: dict[str, Any], overrides: Overrides) -> list[str]:
+    """Apply a TA's score overrides to a results.json in place, without running anything.
+
+    An override's score replaces the graded score and its comment is kept with it; a question
+    whose override was removed gets its graded score back. Answer-location overrides change what
+    runs, so they need `grader grade`: one note each. Returns the notes.
+    """
+    notes: list[str] = []
+    for sub in data["submissions"]:
+        for q in sub["questions"]:
+            o = overrides.get(sub["submission"], q["id"])
+            graded = q.get("graded_score", q["score"])
+            q["override"] = o.to_json() if o is not None else None
+            q["score"] = o.score if o is not None and o.score is not None else graded
+            settled = o is not None and o.score is not None
+            q["needs_review"] = not settled and any(c.get("needs_review") for c in q["checks"])
+            if o is not None and o.answer is not None:
+                notes.append(f"{sub['submission']} {q['id']}: the answer location override needs `grader grade` "
+                             "(it changes what runs)")
+        sub["score"] = round(sum(q["score"] for q in sub["questions"]), 2)
+    return notes
+
+
+def score_table(data: dict[str, Any]) -> str:
+    """Scores per question and in total, one row per submission; `!` marks answers a TA should read."""
+    subs = data["submissions"]
+    ids = [q["id"] for q in subs[0]["questions"]] if subs else []
+    name_w = max([len("submission"), *(len(s["submission"]) for s in subs)])
+    head = f"{'submission':<{name_w}}  " + "  ".join(f"{qid:>6}" for qid in ids) + f"  {'total':>12}"
+    rows = [head, "-" * len(head)]
+    review = False
+    for s in subs:
+        if s["error"]:
+            rows.append(f"{s['submission']:<{name_w}}  could not be graded: {s['error']}")
+            continue
+        cells = []
+        for q in s["questions"]:
+            mark = "!" if q.get("needs_review") else ("*" if q.get("override") else " ")
+            review |= bool(q.get("needs_review"))
+            cells.append(f"{q['score']:>5g}{mark}")
+        rows.append(f"{s['submission']:<{name_w}}  " + "  ".join(cells) + f"  {s['score']:>6g} / {s['max_score']:g}")
+    if review:
+        rows.append("! a check asks a TA to read this answer (results.json: needs_review)")
+    if any(q.get("override") for s in subs for q in s["questions"]):
+        rows.append("* a TA's override")
+    return "\n".join(rows)

@@ -209,3 +209,45 @@ def test_verdicts_agree_with_the_ta_on_the_corpus() -> None:
     for line in problems:
         print("  disagree:", line)
     assert agree / total >= 0.95, "\n".join(problems)
+
+
+def test_rescore_applies_score_overrides_without_running_anything(graded: dict[str, Any], tmp_path: Path) -> None:
+    import shutil
+
+    out = tmp_path / "out"
+    shutil.copytree(Path(graded["_tmp"]) / "out", out)
+    details = sorted((out / "details").iterdir())
+    before = {p: p.stat().st_mtime_ns for p in details}
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("version: 1\nsubmissions:\n  001_f76795d35269b5a9.txt:\n"
+                         "    Q3: {score: 5, comment: cpu_count is a start, by: ta}\n")
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "grader", "rescore", str(out), "--overrides", str(overrides)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - start < 5
+    data = json.loads((out / "results.json").read_text())
+    sub = next(s for s in data["submissions"] if s["submission"].startswith("001"))
+    q3 = next(q for q in sub["questions"] if q["id"] == "Q3")
+    assert q3["score"] == 5 and q3["graded_score"] == 0
+    assert q3["override"] == {"score": 5, "comment": "cpu_count is a start", "by": "ta", "answer": None}
+    assert sub["score"] == pytest.approx(sum(q["score"] for q in sub["questions"]))
+    old = next(s for s in graded["submissions"] if s["submission"].startswith("001"))
+    assert sub["score"] == pytest.approx(old["score"] + 5)
+    assert {p: p.stat().st_mtime_ns for p in details} == before  # nothing re-ran
+    assert "5*" in proc.stdout
+
+
+def test_an_answer_override_changes_what_runs(tmp_path: Path) -> None:
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("version: 1\nsubmissions:\n  003_f0bdc852a37dd2ae.txt:\n"
+                         "    Q6: {answer: {lines: [45]}, comment: grade the Pool program as Q6}\n")
+    proc = grade_cli(str(EXAMPLES / "003_f0bdc852a37dd2ae.txt"), "--rubric", str(fast_rubric(tmp_path)),
+                     "--overrides", str(overrides), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 0, proc.stderr
+    sub = json.loads((tmp_path / "out" / "results.json").read_text())["submissions"][0]
+    q5, q6 = (next(q for q in sub["questions"] if q["id"] == qid) for qid in ("Q5", "Q6"))
+    assert q6["location"] == {"lines": [[41, 57]]} and q6["reason"].endswith("mapped by the TA (override)")
+    assert not q5["answered"]  # the cell now answers Q6 only
+    checks = {c["id"]: c["status"] for c in q6["checks"]}
+    assert checks["one_number_per_process"] == "failed"  # the Pool program prints no numbers

@@ -29,14 +29,17 @@ def run(args: argparse.Namespace) -> int:
     from grader.cli.common import rubric_arg
     from grader.grade import Result, grade_submission
     from grader.load import find_submissions
-    from grader.results import write_results
+    from grader.results import score_table, write_results
     from grader.rubric.load import ensure_gradable, load_rubric
     from grader.rubric.overrides import load_overrides
 
     rubric = load_rubric(rubric_arg(args.rubric))
     ensure_gradable(rubric)  # before any student code runs
     overrides = load_overrides(args.overrides, rubric) if args.overrides else None
-    paths = find_submissions(args.paths)
+    found = find_submissions(args.paths)
+    paths = found.submissions
+    if found.skipped:
+        print(f"not graded (data or media, not submissions): {', '.join(found.skipped)}", file=sys.stderr)
     if not paths:
         print("grader: no submissions found", file=sys.stderr)
         return 2
@@ -53,31 +56,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"grading {len(paths)} submission(s) with {rubric.id} ({rubric.max_score:g} points)", file=sys.stderr)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         results = list(pool.map(one, paths))
-    out = write_results(Path(args.out), rubric, results)
-    print(score_table(rubric, results))
+    data = write_results(Path(args.out), rubric, results)
+    print(score_table(data))
     if overrides:
         for line in overrides.unused({r.name for r in results}):
             print(f"grader: warning: {line}", file=sys.stderr)
     errors = sum(1 for r in results if r.error)
-    print(f"wrote {out}" + (f" ({errors} submission(s) could not be graded)" if errors else ""), file=sys.stderr)
+    print(f"wrote {Path(args.out) / 'results.json'}" + (f" ({errors} submission(s) could not be graded)" if errors
+                                                        else ""), file=sys.stderr)
     return 0
 
-
-def score_table(rubric: Any, results: list[Any]) -> str:
-    """Scores per question and in total, one row per submission; `!` marks answers a TA should read."""
-    ids = [q.id for q in rubric.questions]
-    name_w = max([len("submission"), *(len(r.name) for r in results)])
-    head = f"{'submission':<{name_w}}  " + "  ".join(f"{qid:>6}" for qid in ids) + f"  {'total':>12}"
-    rows = [head, "-" * len(head)]
-    for r in results:
-        if r.error:
-            rows.append(f"{r.name:<{name_w}}  could not be graded: {r.error}")
-            continue
-        cells = []
-        for q in r.score.questions:
-            mark = "!" if q.needs_review else " "
-            cells.append(f"{q.score:>5g}{mark}")
-        rows.append(f"{r.name:<{name_w}}  " + "  ".join(cells) + f"  {r.score.score:>6g} / {r.score.max_score:g}")
-    if any(q.needs_review for r in results if not r.error for q in r.score.questions):
-        rows.append("! a check asks a TA to read this answer (see results.json: needs_review)")
-    return "\n".join(rows)

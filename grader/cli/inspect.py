@@ -28,20 +28,26 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the same as JSON")
     p.add_argument("--cells", action="store_true", help="also list every cell as read")
     p.add_argument("--encoding", metavar="NAME", help="read text files with this encoding instead of UTF-8")
+    p.add_argument("--overrides", metavar="FILE", help="apply a TA overrides file's answer locations")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from grader.cli.common import rubric_arg
     from grader.load import find_submissions, load
-    from grader.locate import locate, questions_from_rubric
+    from grader.locate import cells_named, locate, questions_from_rubric
+    from grader.rubric import load_overrides
     from grader.rubric.load import load_rubric
 
     rubric = load_rubric(rubric_arg(args.rubric))
     questions = questions_from_rubric(rubric)
+    overrides = load_overrides(args.overrides, rubric) if args.overrides else None
     failed = 0
     results: list[dict[str, Any]] = []
-    for path in find_submissions(args.paths):
+    found = find_submissions(args.paths)
+    if found.skipped:
+        print(f"not read (data or media, not submissions): {', '.join(found.skipped)}", file=sys.stderr)
+    for path in found.submissions:
         try:
             sub = load(path, encoding=args.encoding)
         except SubmissionError as exc:
@@ -49,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"grader: {exc}", file=sys.stderr)
             results.append({"submission": path, "error": exc.reason})
             continue
-        answers = locate(sub, questions)
+        mapping = overrides.mapping(sub.name) if overrides else {}
+        answers = locate(sub, questions, {q: cells_named(sub, r.cells, r.lines) for q, r in mapping.items()})
         if args.json:
             data = {"submission": sub.name, "path": sub.path, "format": sub.format.value, "notes": sub.notes,
                     "answers": [a.to_json(sub) for a in answers]}

@@ -7,6 +7,6 @@ The format is decided from the content (see `detect`), never from the extension 
 
 from __future__ import annotations
 
-from grader.load.loader import MAX_BYTES, find_submissions, load
+from grader.load.loader import MAX_BYTES, Found, find_submissions, load
 
-__all__ = ["MAX_BYTES", "find_submissions", "load"]
+__all__ = ["MAX_BYTES", "Found", "find_submissions", "load"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SubmissionError
@@ -97,26 +98,53 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
     return submission
 
 
-def find_submissions(paths: list[str]) -> list[str]:
+# In a folder of submissions, files with these endings are data or media a course keeps beside
+# the submissions (a roster, a README's images), not something a student hands in.
+NOT_SUBMISSIONS = {".csv", ".tsv", ".json", ".yaml", ".yml", ".toml", ".xml", ".xlsx", ".xls", ".png", ".jpg",
+                   ".jpeg", ".gif", ".svg", ".log", ".lock", ".pyc"}
+
+
+@dataclass
+class Found:
+    submissions: list[str]  # what to grade, one entry per student
+    skipped: list[str]  # files in folders of submissions that are not submissions (named, never lost)
+
+
+def find_submissions(paths: list[str]) -> Found:
     """Expand the command line: a folder of submissions becomes one entry per student.
 
     A folder is one student's submission when it directly holds exactly one notebook (or, with
-    no notebook, exactly one Python script); otherwise every entry in it is a submission, so
-    stray files get a result row of their own instead of vanishing.
+    no notebook, exactly one Python script); otherwise each entry in it is a submission (a
+    student's folder or file, even one that turns out unreadable: it gets a result row), except
+    data and media files, which are listed as skipped. A path named on the command line is
+    always graded.
     """
-    out: list[str] = []
+    found = Found([], [])
     for raw in paths:
         p = Path(raw)
         if p.is_dir() and not is_single_submission(p):
-            entries = sorted(e for e in p.iterdir() if not e.name.startswith(".") and e.name not in _SKIP_DIRS)
-            out.extend(str(e) for e in entries)
+            for e in sorted(p.iterdir()):
+                if e.name.startswith(".") or e.name in _SKIP_DIRS:
+                    continue
+                if e.is_file() and e.suffix.lower() in NOT_SUBMISSIONS:
+                    found.skipped.append(str(e))
+                else:
+                    found.submissions.append(str(e))
         else:
-            out.append(raw)
-    return out
+            found.submissions.append(raw)
+    return found
+
+
+def _holds_code(folder: Path) -> bool:
+    return any(p.suffix.lower() in (".ipynb", ".py") for p in _candidates(folder))
 
 
 def is_single_submission(folder: Path) -> bool:
-    files = [e for e in folder.iterdir() if e.is_file() and not e.name.startswith(".")]
+    """One student's folder: one notebook (or, with none, one script), and no sub-folder that
+    holds notebooks or scripts of its own (those would be other students' folders)."""
+    entries = [e for e in folder.iterdir() if not e.name.startswith(".") and e.name not in _SKIP_DIRS]
+    files = [e for e in entries if e.is_file()]
     notebooks = [e for e in files if e.suffix.lower() == ".ipynb"]
     scripts = [e for e in files if e.suffix.lower() == ".py"]
-    return len(notebooks) == 1 or (not notebooks and len(scripts) == 1)
+    one = len(notebooks) == 1 or (not notebooks and len(scripts) == 1)
+    return one and not any(e.is_dir() and _holds_code(e) for e in entries)

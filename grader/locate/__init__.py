@@ -16,7 +16,7 @@ from grader.locate.pieces import Piece, QuestionRef, split_cell
 from grader.rubric.model import Rubric
 from grader.submission import Submission
 
-__all__ = ["QuestionRef", "locate", "pieces_of", "questions_from_rubric"]
+__all__ = ["QuestionRef", "cells_named", "locate", "pieces_of", "questions_from_rubric"]
 
 
 def pieces_of(submission: Submission, questions: Sequence[QuestionRef]) -> list[Piece]:
@@ -41,3 +41,11 @@ def questions_from_rubric(rubric: Rubric) -> list[QuestionRef]:
         refs.append(QuestionRef(id=q.id, number=number, text=q.text, kind=q.type.value, aliases=q.aliases,
                                 code_patterns=q.code_patterns))
     return refs
+
+
+def cells_named(submission: Submission, cells: Sequence[int] = (), lines: Sequence[int] = ()) -> list[int]:
+    """The submission's cells a TA names: notebook cell indices, or lines inside cells."""
+    if cells:
+        return [c.index for c in submission.cells if c.origin.cell in cells]
+    return [c.index for c in submission.cells
+            if c.origin.lines and any(c.origin.lines[0] <= n <= c.origin.lines[1] for n in lines)]

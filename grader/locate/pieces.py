@@ -278,19 +278,21 @@ def _classify_markdown(whole: str, body: str, dropped: list[str]) -> list[Conten
             contents.insert(0, Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(prose)),
                                        WrittenIn.MARKDOWN))
         return contents
+    # Bare code typed into a markdown cell must really be Python: it compiles (with or without
+    # its label line), or would without one stray line. Indented prose bullets look code-shaped
+    # but never compile.
     code_lines = [ln for ln in body.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
     if len(code_lines) >= 2 and looks_like_code(body):
+        note = "code typed into a markdown cell (never run in the notebook)"
         if compiles(whole):
-            return [Content(PartKind.CODE, whole, from_markdown=True,
-                            notes=["code typed into a markdown cell (never run in the notebook)"])]
+            return [Content(PartKind.CODE, whole, from_markdown=True, notes=[note])]
         if compiles(body):
-            note = "code typed into a markdown cell (never run in the notebook)"
             if dropped:
                 note += f"; its label line {dropped[0].strip()[:40]!r} is left out, as it is not Python"
             return [Content(PartKind.CODE, body, from_markdown=True, notes=[note])]
-        return [Content(PartKind.CODE, body, from_markdown=True,
-                        notes=["code typed into a markdown cell (never run in the notebook)",
-                               *_stray_line_notes(body)])]
+        stray = _stray_line_notes(body)
+        if "it would compile without line" in stray[0]:
+            return [Content(PartKind.CODE, body, from_markdown=True, notes=[note, *stray])]
     return [Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), WrittenIn.MARKDOWN)]
 
 

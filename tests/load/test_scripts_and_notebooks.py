@@ -122,3 +122,20 @@ def test_every_corpus_file_loads() -> None:
     for path in files:
         sub = load(path)
         assert sub.cells, path.name
+
+
+def test_a_folder_of_submissions_is_expanded_and_data_files_are_named(tmp_path: Path) -> None:
+    from grader.load import find_submissions
+
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "alice" / "hw.ipynb").write_text(notebook([code("x = 1")]))
+    (tmp_path / "bob.py").write_text("print(1)\n")
+    (tmp_path / "carol.pdf").write_bytes(b"%PDF-1.4 ...")
+    (tmp_path / "roster.csv").write_text("name\nalice\n")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x01")
+    found = find_submissions([str(tmp_path)])
+    assert [Path(p).name for p in found.submissions] == ["alice", "bob.py", "carol.pdf"]
+    assert [Path(p).name for p in found.skipped] == ["roster.csv"]
+    # a student's own folder is one submission; a file named on the command line is always graded
+    assert find_submissions([str(tmp_path / "alice")]).submissions == [str(tmp_path / "alice")]
+    assert find_submissions([str(tmp_path / "roster.csv")]).submissions == [str(tmp_path / "roster.csv")]

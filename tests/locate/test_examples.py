@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from grader.answers import Method, PartKind, WrittenIn
@@ -87,3 +90,22 @@ def test_a_ta_override_replaces_the_answer() -> None:
     answers = {a.question: a for a in locate(sub, questions(), {"Q6": [q5_cell]})}
     assert answers["Q6"].cells == [q5_cell] and answers["Q6"].reason.endswith("mapped by the TA (override)")
     assert q5_cell not in answers["Q5"].cells
+
+
+def test_indented_prose_bullets_in_markdown_are_prose_not_code(tmp_path: Path) -> None:
+    """Corpus 017's Q2: fifty lines of ' . Threads share...' bullets are a written answer."""
+    from grader.answers import PartKind
+    from tests.conftest import CORPUS
+
+    _, answers = located(CORPUS / "017_utsah-singh-multiprocessing-assignment.ipynb")
+    first = answers["Q2"].parts[0]
+    assert first.kind is PartKind.PROSE and "Global Interpreter Lock" in first.text
+    bare = tmp_path / "bare.ipynb"
+    bare.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "Q3.\nimport os\nif True:\n    print(os.sep)\n"},
+        {"cell_type": "markdown", "metadata": {}, "source": "Q6.\nimport os\nThis prints the separator\nprint(os.sep)"},
+    ]}))
+    _, answers = located(bare)
+    assert answers["Q3"].parts[0].kind is PartKind.CODE and answers["Q3"].parts[0].from_markdown
+    q6 = answers["Q6"].parts[0]
+    assert q6.kind is PartKind.CODE and any("without line 2" in n for n in q6.notes)
