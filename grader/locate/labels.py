@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 # Decorations before a label: markdown heading marks, quote marks, bold, HTML tags, quotes.
 _DECOR = r"(?:\s|\#|>|\*|_|<[a-zA-Z][^>]{0,30}>|'''|\"\"\"|[\"'`(\[])*"
@@ -86,10 +87,12 @@ def question_text_match(line: str, questions: Sequence[tuple[str, Sequence[str]]
     norm = normalise(line)
     if len(norm) < 12:
         return None
+    words = set(norm.split())
     best: TextHit | None = None
     second = 0.0
     for qid, phrases in questions:
-        score = max((_similarity(norm, normalise(p)) for p in phrases if p.strip()), default=0.0)
+        score = max((_similarity(norm, phrase) for phrase in map(_phrase, phrases)
+                     if phrase and _shares_words(words, phrase)), default=0.0)
         if best is None or score > best.score:
             second = best.score if best else 0.0
             best = TextHit(qid, score)
@@ -98,6 +101,26 @@ def question_text_match(line: str, questions: Sequence[tuple[str, Sequence[str]]
     if best is None or best.score < threshold or best.score - second < 0.05:
         return None
     return best
+
+
+@lru_cache(maxsize=1024)
+def _phrase(text: str) -> str:
+    return normalise(text)
+
+
+@lru_cache(maxsize=1024)
+def _phrase_words(phrase: str) -> frozenset[str]:
+    return frozenset(phrase.split())
+
+
+def _shares_words(line_words: set[str], phrase: str) -> bool:
+    """A cheap necessary condition for a copy: at least half the phrase's words are on the line.
+
+    It keeps the costly sequence comparison for the few lines that could be the question, so a
+    submission of many thousand lines is read in seconds.
+    """
+    wanted = _phrase_words(phrase)
+    return 2 * len(wanted & line_words) >= len(wanted)
 
 
 def _similarity(line: str, question: str) -> float:

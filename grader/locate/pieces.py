@@ -89,7 +89,11 @@ class Piece:
         return "\n".join(c.text for c in self.contents if c.kind is PartKind.CODE)
 
 
-def _label_for(line: str, in_code: bool, questions: Sequence[QuestionRef]) -> tuple[Label, LabelHit | None] | None:
+MAX_TEXT_CHECKS = 200  # lines per cell compared with the questions' text (labels are always found)
+
+
+def _label_for(line: str, in_code: bool, questions: Sequence[QuestionRef],
+               match_text: bool = True) -> tuple[Label, LabelHit | None] | None:
     hit = find_label(line, in_code=in_code)
     if hit is not None:
         q = next((q for q in questions if q.number == hit.number), None)
@@ -100,7 +104,7 @@ def _label_for(line: str, in_code: bool, questions: Sequence[QuestionRef]) -> tu
                 and not line.lstrip().startswith("#"):
             where = "answer variable"
         return Label(q.id if q else None, hit.number, Method.MARKER, f"{where} '{hit.marker}'"), hit
-    if in_code and not line.lstrip().startswith(("#", "'", '"')) and compiles(line):
+    if not match_text or (in_code and not line.lstrip().startswith(("#", "'", '"')) and compiles(line)):
         return None
     phrases = [(q.id, (q.text, *q.aliases)) for q in questions]
     text_hit = question_text_match(line, phrases)
@@ -134,6 +138,7 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef]) -> list[Piece]:
     if first_text is None:
         return [Piece(cell.index, cell.kind, 0, max(0, len(lines) - 1), cell.source, None, [])]
     in_fence = False
+    text_checks = 0  # a bound, so that a huge cell cannot make the locator slow
     for i, line in enumerate(lines):
         if re.match(r"^\s*(```|~~~)", line):
             in_fence = not in_fence
@@ -142,7 +147,8 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef]) -> list[Piece]:
             continue
         if i != first_text and in_code and not line.lstrip().startswith(("#", "'''", '"""')):
             continue  # inside code, only comment or string lines can open a new answer
-        found = _label_for(line, in_code, questions)
+        text_checks += 1
+        found = _label_for(line, in_code, questions, match_text=text_checks <= MAX_TEXT_CHECKS)
         if found is None and i == first_text and len(lines) > i + 1:
             # A question copied over two lines.
             two = line + " " + lines[i + 1]

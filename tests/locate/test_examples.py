@@ -109,3 +109,22 @@ def test_indented_prose_bullets_in_markdown_are_prose_not_code(tmp_path: Path) -
     assert answers["Q3"].parts[0].kind is PartKind.CODE and answers["Q3"].parts[0].from_markdown
     q6 = answers["Q6"].parts[0]
     assert q6.kind is PartKind.CODE and any("without line 2" in n for n in q6.notes)
+
+
+def test_a_huge_submission_is_located_quickly(tmp_path: Path) -> None:
+    """Every line a copy of a question: the costly comparison is bounded per cell."""
+    import time
+
+    from grader.load import load
+    from grader.locate import locate
+    from tests.locate.helpers import questions
+
+    line = "What is multiprocessing in python? Why is it useful?"
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "\n".join([line] * 20000)} for _ in range(3)]
+    path = tmp_path / "huge.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    sub = load(path)
+    start = time.monotonic()
+    answers = locate(sub, questions())
+    assert time.monotonic() - start < 20  # unbounded, this took minutes
+    assert answers[0].question == "Q1"
