@@ -11,6 +11,7 @@ stopped (a worker blocked forever may still have printed its numbers), and say i
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -273,11 +274,11 @@ def spawn_safe(ctx: CheckContext, params: SpawnSafeParams) -> Verdict:
             if "bootstrapping phase" in e.message or "freeze_support" in e.message else ""
         return Verdict.failed(f"Under {params.start_method}, a child process failed as it started: {e.type}: "
                               f"{e.message.splitlines()[0] if e.message else ''}.{guard}", evidence)
-    completed = runs(ctx.__class__(ctx.question, ctx.answer, ctx.source, {DEFAULT_VARIANT: trace}), RunsParams())
+    rerun = replace(ctx, traces={DEFAULT_VARIANT: trace})  # the other checks read the re-run as theirs
+    completed = runs(rerun, RunsParams())
     evidence["completes"] = completed.message
     if completed.status is not Status.PASSED:
         return Verdict.failed(f"Under {params.start_method}: {completed.message}", evidence)
-    rerun = ctx.__class__(ctx.question, ctx.answer, ctx.source, {DEFAULT_VARIANT: trace})
     results: dict[str, str] = {}
     failed: list[str] = []
     for spec in ctx.question.checks:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from grader.errors import GraderError
 
@@ -22,3 +23,7 @@ def default_rubric_path() -> Path:
 
 def rubric_arg(value: str | None) -> Path:
     return Path(value) if value else default_rubric_path()
+
+
+def add_rubric_option(parser: Any) -> None:
+    parser.add_argument("--rubric", metavar="FILE", help=f"the rubric (default: {DEFAULT_RUBRIC})")

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from grader.cli.common import add_rubric_option
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -17,7 +19,7 @@ def add_parser(subparsers: Any) -> None:
                     "checks judge what was observed, and DIR/results.json gets every score.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="submission files, student folders, or a folder of them")
-    p.add_argument("--rubric", metavar="FILE", help="the rubric (default: rubrics/multiprocessing.yaml)")
+    add_rubric_option(p)
     p.add_argument("--out", metavar="DIR", default="grader-out", help="where to write results (default: grader-out)")
     p.add_argument("--overrides", metavar="FILE", help="TA overrides of scores and answer locations")
     p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="submissions graded at once (default 1)")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from grader.answers import Answer, PartKind
+from grader.cli.common import add_rubric_option
 from grader.errors import SubmissionError
 from grader.submission import Submission
 
@@ -23,8 +24,7 @@ def add_parser(subparsers: Any) -> None:
                     "and the first lines of each. Nothing is run.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="submission files or folders")
-    p.add_argument("--rubric", metavar="FILE", help="rubric whose questions to look for "
-                                                    "(default: rubrics/multiprocessing.yaml)")
+    add_rubric_option(p)
     p.add_argument("--json", action="store_true", help="print the same as JSON")
     p.add_argument("--cells", action="store_true", help="also list every cell as read")
     p.add_argument("--encoding", metavar="NAME", help="read text files with this encoding instead of UTF-8")

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from grader.cli.common import add_rubric_option
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -18,8 +20,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("dir", metavar="DIR", help="the output folder of `grader grade`")
     p.add_argument("--overrides", required=True, metavar="FILE", help="the TA overrides file")
-    p.add_argument("--rubric", metavar="FILE", help="the rubric the results were graded with "
-                                                    "(default: rubrics/multiprocessing.yaml)")
+    add_rubric_option(p)
     p.set_defaults(handler=run)
 
 

@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from grader.cli.common import add_rubric_option
+
 
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
@@ -18,7 +20,7 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument("path", metavar="FILE", help="a submission file or folder")
     p.add_argument("--question", "-q", required=True, metavar="ID", help="question id, e.g. Q6")
-    p.add_argument("--rubric", metavar="FILE", help="the rubric (default: rubrics/multiprocessing.yaml)")
+    add_rubric_option(p)
     p.add_argument("--start-method", choices=["fork", "spawn", "forkserver"], help="multiprocessing start method")
     p.add_argument("--attempt", type=int, default=1, metavar="N", help="which code attempt to run (default 1)")
     p.add_argument("--wall-time", type=float, metavar="S", help="time limit in seconds (default: the rubric's)")
