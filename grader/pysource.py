@@ -7,9 +7,7 @@ Shared by the readers (to tell code from recorded output in text exports) and th
 from __future__ import annotations
 
 import ast
-import io
 import re
-import tokenize
 import warnings
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -86,26 +84,6 @@ def looks_like_code(text: str) -> bool:
     return codeish / len(lines) >= 0.6
 
 
-def is_literal_only(text: str) -> bool:
-    """Text that parses but is only literal displays, e.g. recorded output '[1, 8, 27]' or 'None'."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    if not tree.body:
-        return False
-    for stmt in tree.body:
-        if not isinstance(stmt, ast.Expr):
-            return False
-        for node in ast.walk(stmt.value):
-            if isinstance(node, (ast.Call, ast.Attribute, ast.Lambda, ast.NamedExpr, ast.Await,
-                                 ast.Yield, ast.YieldFrom, ast.Subscript, ast.comprehension)):
-                return False
-            if isinstance(node, ast.Name) and node.id not in ("None", "True", "False"):
-                return False
-    return True
-
-
 def docstring_like(text: str) -> str | None:
     """If the text is only string literals (and comments), the strings' content, else None.
 
@@ -144,17 +122,28 @@ def unterminated_string_text(text: str) -> str | None:
     return text[m.end():].strip()
 
 
-def comment_text(text: str) -> str:
-    """All comments of code, as prose lines (uses the tokenizer, so '#' in strings is ignored)."""
-    out: list[str] = []
-    try:
-        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.COMMENT:
-                out.append(tok.string.lstrip("#").strip())
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        out = [ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip().startswith("#")]
-    return "\n".join(s for s in out if s)
-
-
 def identifiers(text: str) -> set[str]:
     return set(_IDENT.findall(text))
+
+
+def output_like(text: str) -> bool:
+    """Parses as Python but has the shape of printed output: literal displays (`[1, 8, 27]`,
+    `None`) and value-less annotations (`Result: 5`), which recorded output often is."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return False
+    if not tree.body:
+        return False
+    for stmt in tree.body:
+        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+            continue
+        if not isinstance(stmt, ast.Expr):
+            return False
+        for node in ast.walk(stmt.value):
+            if isinstance(node, (ast.Call, ast.Attribute, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield,
+                                 ast.YieldFrom, ast.Subscript, ast.comprehension)):
+                return False
+            if isinstance(node, ast.Name) and node.id not in ("None", "True", "False", "inf", "nan"):
+                return False
+    return True

@@ -17,11 +17,10 @@ How a cell's lines are split, measured on the exports students hand in:
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 
-from grader.pysource import compiles, is_comment_only, looks_like_code
+from grader.pysource import compiles, is_comment_only, looks_like_code, output_like
 from grader.submission import Cell, CellKind, Format, Origin, Submission
 
 MARKER = re.compile(r"^\s*(?P<kind>In|Out)\s*\[(?P<n>\s*(\d+|None|\*)?\s*)\]\s*:\s?(?P<rest>.*)$")
@@ -58,28 +57,6 @@ def _blocks(lines: list[str], start: int, end: int, prev: int) -> list[_Block]:
         last_end = j
         i = j + 1
     return out
-
-
-def _output_like(text: str) -> bool:
-    """Parses as Python but has the shape of printed output: literals, `Name: value` lines."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    if not tree.body:
-        return False
-    for stmt in tree.body:
-        if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-            continue
-        if not isinstance(stmt, ast.Expr):
-            return False
-        for node in ast.walk(stmt.value):
-            if isinstance(node, (ast.Call, ast.Attribute, ast.Lambda, ast.NamedExpr, ast.Await, ast.Yield,
-                                 ast.YieldFrom, ast.Subscript, ast.comprehension)):
-                return False
-            if isinstance(node, ast.Name) and node.id not in ("None", "True", "False", "inf", "nan"):
-                return False
-    return True
 
 
 class _Reader:
@@ -186,7 +163,7 @@ class _Reader:
                 if blocks[k].gap_before >= 2:
                     code_n = k
                     break
-            while code_n > 1 and executed and _output_like(blocks[code_n - 1].text(code)):
+            while code_n > 1 and executed and output_like(blocks[code_n - 1].text(code)):
                 code_n -= 1
             if code_n == before:
                 break

@@ -316,11 +316,8 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
                     continue
                 parts.append(AnswerPart(cell=p.cell, kind=c.kind, text=c.text, written_in=c.written_in,
                                         from_markdown=c.from_markdown, notes=list(c.notes), span=span))
-        label_cells = [pieces[i].cell for i, pl in placement.items()
-                       if pl.question == q.id and not pieces[i].substantive]
         answer = Answer(question=q.id, parts=parts)
-        marker = next((p.cell for p in pieces if p.label is not None and p.label.question == q.id), None)
-        answer.marker_cell = marker if marker is not None else (label_cells[0] if label_cells else None)
+        answer.marker_cell = next((p.cell for p in pieces if p.label is not None and p.label.question == q.id), None)
         if idx:
             reasons = []
             for i in idx:
