@@ -110,7 +110,7 @@ def test_grading_into_a_folder_merges_by_id(tmp_path: Path) -> None:
 def test_ctrl_c_keeps_what_finished_and_resume_completes_it(tmp_path: Path) -> None:
     klass = make_class(tmp_path / "class", 5, sleep=0.6)
     whole = tmp_path / "whole"
-    proc = cli("grade", str(klass), "--out", str(whole), "-j", "1")
+    proc = cli("grade", str(klass), "--out", str(whole), "-j", "2")  # results do not depend on -j
     assert proc.returncode == 0, proc.stderr
 
     out = tmp_path / "out"
