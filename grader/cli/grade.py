@@ -40,7 +40,7 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from grader import batch
     from grader.cli.common import rubric_arg
-    from grader.cli.outputs import write_class_outputs
+    from grader.cli.outputs import write_class_outputs, write_submission_outputs
     from grader.errors import GraderError
     from grader.grade import grade_submission, outcome_of
     from grader.outcome import SubmissionOutcome
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         say(line)
 
     say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), {args.jobs} at a time")
-    finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_done=done)
+    finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_done=done, write=write_submission_outputs)
     problems: list[str] = []
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
