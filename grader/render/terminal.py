@@ -1,0 +1,284 @@
+"""The terminal: progress while a batch runs, and a compact summary table at the end.
+
+`Progress` is what a batch loop calls, from any thread:
+
+    progress = Progress(len(paths), sys.stderr)   # plain=None: decided from the stream and env
+    progress.started(submission_id)               # a worker picked it up
+    progress.finished(outcome)                    # a worker finished it
+    progress.close()                              # or use it as a context manager
+
+On a terminal it is a rich progress bar (the submissions being graded, done/total, elapsed), with a
+line above it for each submission that could not be graded or needs a TA. Anywhere else (not a
+tty, `CI` set, `TERM=dumb`, `NO_COLOR` set) it prints one plain line per finished submission,
+which reads well in a CI log or a file. `print_summary` prints the table of scores at the end.
+
+Nothing here raises into the batch because of where it prints: a closed pipe (`grader grade ... |
+head`) or a closed stream stops the printing for good, and the stream's descriptor is pointed at
+/dev/null so that Python's final flush at exit fails neither (it would print a traceback and exit
+120). Student text (ids, messages, errors) goes through `printable` and is never read as rich
+markup: a file named `[bold]x` prints as `[bold]x`, and `\\x1b[31m` as `\\x1b[31m`.
+
+rich is imported when something is printed, not when this module is: a student's self-check
+must start fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TextIO
+
+from grader.outcome import Gradebook, SubmissionOutcome
+from grader.render.csv_export import number
+from grader.render.safe import printable, shorten
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+ID_LIMIT = 60
+NOTE_LIMIT = 80
+
+
+def _dead(exc: BaseException, stream: TextIO) -> bool:
+    """Did printing fail because the stream is gone (a closed pipe, a closed file), not a bug?"""
+    if isinstance(exc, OSError):  # BrokenPipeError, EIO from a vanished terminal, ENOSPC...
+        return True
+    return isinstance(exc, ValueError) and bool(getattr(stream, "closed", False))
+
+
+def wants_plain(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """True where a progress bar would be noise: not a terminal, CI, a dumb terminal, NO_COLOR."""
+    env = os.environ if environ is None else environ
+    if env.get("CI", "").lower() not in ("", "0", "false", "no"):
+        return True
+    if env.get("TERM") == "dumb" or env.get("NO_COLOR"):
+        return True
+    try:
+        return not stream.isatty()
+    except (OSError, ValueError):
+        return True
+
+
+def silence(stream: TextIO) -> None:
+    """Point a dead stream's descriptor at /dev/null: whatever is still buffered flushes nowhere."""
+    try:
+        fd = stream.fileno()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except (OSError, ValueError, AttributeError):  # io.UnsupportedOperation is both
+        return
+    try:
+        os.dup2(devnull, fd)
+    except OSError:
+        pass
+    finally:
+        os.close(devnull)
+
+
+def line(outcome: SubmissionOutcome) -> str:
+    """One submission on one plain line: id, score or why it could not be graded, and flags."""
+    ident = printable(shorten(outcome.id, ID_LIMIT * 2))
+    if outcome.error is not None:
+        return f"{ident}: could not be graded: {printable(shorten(outcome.error, NOTE_LIMIT * 2))}"
+    text = f"{ident}: {number(outcome.score)} / {number(outcome.max_score)}"
+    flags = []
+    review = [q.id for q in outcome.questions if q.needs_review]
+    if review:
+        flags.append("needs review: " + ", ".join(review))
+    if any(q.override is not None and q.override.score is not None for q in outcome.questions):
+        flags.append("overridden")
+    if outcome.limits_hit:
+        flags.append("limits hit: " + ", ".join(outcome.limits_hit))
+    if flags:
+        text += " (" + "; ".join(flags) + ")"
+    return text + f" [{outcome.seconds:.1f} s]"
+
+
+class Progress:
+    """A batch's progress, safe to call from worker threads; never raises for where it prints."""
+
+    def __init__(self, total: int, stream: TextIO, *, plain: bool | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
+        self.total = total
+        self.stream = stream
+        self.plain = wants_plain(stream, environ) if plain is None else plain
+        self.done = 0
+        self.dead = False
+        self._running: dict[str, float] = {}
+        self._lock = threading.RLock()
+        self._bar: Any = None
+        self._task: Any = None
+        self._closed = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    def _guard(self, action: Callable[[], None]) -> None:
+        if self.dead or self._closed:
+            return
+        try:
+            action()
+        except (OSError, ValueError) as exc:
+            if not _dead(exc, self.stream):
+                raise
+            self.dead = True
+            self._stop_bar()
+            silence(self.stream)
+
+    def _stop_bar(self) -> None:
+        bar, self._bar = self._bar, None
+        if bar is not None:
+            with contextlib.suppress(OSError, ValueError):  # the stream is already known dead
+                bar.stop()
+
+    def _ensure_bar(self) -> None:
+        if self._bar is not None:
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as Bar
+
+        console = Console(file=self.stream, highlight=False)
+        self._bar = Bar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=console, refresh_per_second=4)
+        self._task = self._bar.add_task("grading", total=self.total)
+        self._bar.start()
+
+    def _describe(self) -> str:
+        names = sorted(self._running, key=self._running.__getitem__)
+        shown = ", ".join(printable(shorten(n, 30)) for n in names[:3])
+        more = f" +{len(names) - 3}" if len(names) > 3 else ""
+        return f"grading {shown}{more}" if names else "grading"
+
+    def started(self, submission_id: str) -> None:
+        with self._lock:
+            self._running[submission_id] = time.monotonic()
+            if not self.plain:
+                def update() -> None:
+                    self._ensure_bar()
+                    self._bar.update(self._task, description=self._describe())
+                self._guard(update)
+
+    def finished(self, outcome: SubmissionOutcome) -> None:
+        with self._lock:
+            self._running.pop(outcome.id, None)
+            self.done += 1
+            width = len(str(self.total))
+            text = f"[{self.done:>{width}}/{self.total}] {line(outcome)}"
+            if self.plain:
+                def write() -> None:
+                    self.stream.write(text + "\n")
+                    self.stream.flush()
+                self._guard(write)
+                return
+
+            def update() -> None:
+                from rich.text import Text
+
+                self._ensure_bar()
+                if outcome.error is not None or outcome.needs_review:
+                    style = "red" if outcome.error is not None else "yellow"
+                    self._bar.console.print(Text(text, style=style))
+                self._bar.update(self._task, advance=1, description=self._describe())
+            self._guard(update)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            if not self.dead:
+                def stop() -> None:
+                    bar, self._bar = self._bar, None
+                    if bar is not None:
+                        bar.stop()
+                    self.stream.flush()
+                self._guard(stop)
+            self._closed = True
+
+
+def summary_table(book: Gradebook) -> Table:
+    """The class at a glance: each submission's question scores and total, flags, errors in red."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=box.SIMPLE_HEAD, title=Text(printable(book.title or book.rubric_id)), title_justify="left",
+                  caption=_caption(book), caption_justify="left")
+    table.add_column("Submission", overflow="fold")
+    for info in book.questions:
+        table.add_column(Text(info.id), justify="right")
+    table.add_column("Total", justify="right")
+    table.add_column("Note", overflow="fold")
+    for s in book.submissions:
+        ident = Text(printable(shorten(s.id, ID_LIMIT)))
+        if s.error is not None:
+            ident.stylize("red")
+            note = Text("could not be graded: " + printable(shorten(s.error, NOTE_LIMIT)), style="red")
+            table.add_row(ident, *(Text("-") for _ in book.questions), Text("error", style="red"), note)
+            continue
+        cells = []
+        for info in book.questions:
+            q = s.question(info.id)
+            if q is None:
+                cells.append(Text("-"))
+                continue
+            mark = ("*" if q.override is not None and q.override.score is not None else "") + \
+                   ("!" if q.needs_review else "")
+            cells.append(Text(number(q.score) + mark, style="yellow" if q.needs_review else ""))
+        notes = []
+        if s.needs_review:
+            notes.append("needs review")
+        if s.limits_hit:
+            notes.append("limits: " + ", ".join(printable(x) for x in s.limits_hit))
+        table.add_row(ident, *cells, Text(f"{number(s.score)} / {number(s.max_score)}", style="bold"),
+                      Text("; ".join(notes), style="yellow" if s.needs_review else ""))
+    return table
+
+
+def _caption(book: Gradebook) -> str:
+    graded = [s for s in book.submissions if s.error is None]
+    text = f"{len(book.submissions)} submission(s)"
+    if graded:
+        text += f", mean {number(sum(s.score for s in graded) / len(graded))} / {number(book.max_score)}"
+    errors = len(book.submissions) - len(graded)
+    if errors:
+        text += f", {errors} could not be graded"
+    return text + ".  ! needs a TA   * score set by a TA"
+
+
+def console_for(stream: TextIO, *, plain: bool | None = None, environ: Mapping[str, str] | None = None,
+                width: int | None = None) -> Console:
+    from rich.console import Console
+
+    plain = wants_plain(stream, environ) if plain is None else plain
+    return Console(file=stream, highlight=False, width=width, no_color=plain, color_system=None if plain else "auto",
+                   force_terminal=False if plain else None)
+
+
+def print_summary(book: Gradebook, stream: TextIO, *, plain: bool | None = None,
+                  environ: Mapping[str, str] | None = None, width: int | None = None) -> bool:
+    """Print the summary table; False when the stream was closed (nothing raised)."""
+    try:
+        console_for(stream, plain=plain, environ=environ, width=width).print(summary_table(book))
+        stream.flush()
+    except (OSError, ValueError) as exc:
+        if not _dead(exc, stream):
+            raise
+        silence(stream)
+        return False
+    return True
+
+
+def render_summary(book: Gradebook, *, width: int = 120) -> str:
+    """The summary table as plain text (no colour), e.g. for a log file."""
+    buffer = io.StringIO()
+    print_summary(book, buffer, plain=True, width=width)
+    return buffer.getvalue()
