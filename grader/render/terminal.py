@@ -106,6 +106,7 @@ class Progress:
                  environ: Mapping[str, str] | None = None) -> None:
         self.total = total
         self.stream = stream
+        self.environ = environ
         self.plain = wants_plain(stream, environ) if plain is None else plain
         self.done = 0
         self.dead = False
@@ -142,11 +143,10 @@ class Progress:
     def _ensure_bar(self) -> None:
         if self._bar is not None:
             return
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
         from rich.progress import Progress as Bar
 
-        console = Console(file=self.stream, highlight=False)
+        console = console_for(self.stream, plain=False, environ=self.environ)
         self._bar = Bar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=console, refresh_per_second=4)
         self._task = self._bar.add_task("grading", total=self.total)
@@ -256,11 +256,23 @@ def _caption(book: Gradebook) -> str:
 
 def console_for(stream: TextIO, *, plain: bool | None = None, environ: Mapping[str, str] | None = None,
                 width: int | None = None) -> Console:
+    """A rich console on `stream` that reports a closed pipe as BrokenPipeError.
+
+    rich's own answer to a broken pipe is to point *sys.stdout* at /dev/null and raise SystemExit,
+    which would end a whole batch (and silence the wrong stream when printing to stderr).
+    """
     from rich.console import Console
 
+    class PipeSafeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError("the stream's reader is gone")
+
     plain = wants_plain(stream, environ) if plain is None else plain
-    return Console(file=stream, highlight=False, width=width, no_color=plain, color_system=None if plain else "auto",
-                   force_terminal=False if plain else None)
+    # rich reads TERM, NO_COLOR, FORCE_COLOR... from `_environ` when given one (os.environ otherwise).
+    return PipeSafeConsole(file=stream, highlight=False, width=width, no_color=plain,
+                           color_system=None if plain else "auto", force_terminal=False if plain else None,
+                           _environ=None if environ is None else dict(environ))
 
 
 def print_summary(book: Gradebook, stream: TextIO, *, plain: bool | None = None,
