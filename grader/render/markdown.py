@@ -51,8 +51,9 @@ def _flags(outcome: SubmissionOutcome) -> str:
     return " " + " ".join(marks) if marks else ""
 
 
-def class_markdown(book: Gradebook) -> str:
-    """The class summary for a TA's CI run."""
+def class_markdown(book: Gradebook, *, hidden: bool = True) -> str:
+    """The class summary for a TA's CI run; `hidden=False` leaves hidden checks' pass rates out
+    (for a summary students can read, e.g. a public repository's Actions page)."""
     qids = [q.id for q in book.questions]
     graded = [s for s in book.submissions if s.error is None]
     lines = [f"## {md(book.title or book.rubric_id)}: {len(book.submissions)} submission(s)", ""]
@@ -78,17 +79,19 @@ def class_markdown(book: Gradebook) -> str:
             cells.append(f"**{number(s.score)}** / {number(s.max_score)}")
         lines.append(f"| {md(s.id)}{_flags(s)} | " + " | ".join(cells) + " |")
     lines += ["", "🔍 needs a TA · ✍️ score set by a TA", ""]
-    lines += _pass_rates(book, graded)
-    lines += _needs_a_ta(book)
+    lines += _pass_rates(book, graded, hidden)
+    lines += _needs_a_ta(book, hidden)
     return "\n".join(lines) + "\n"
 
 
-def _pass_rates(book: Gradebook, graded: list[SubmissionOutcome]) -> list[str]:
+def _pass_rates(book: Gradebook, graded: list[SubmissionOutcome], show_hidden: bool) -> list[str]:
     if not graded:
         return []
     lines = ["### Checks", "", "| Question | Check | Passed | Rate |", "|---|---|---:|---:|"]
     for info in book.questions:
         for check_id, hidden in info.checks:
+            if hidden and not show_hidden:
+                continue
             passed = ran = 0
             for s in graded:
                 q = s.question(info.id)
@@ -102,7 +105,7 @@ def _pass_rates(book: Gradebook, graded: list[SubmissionOutcome]) -> list[str]:
     return [*lines, ""]
 
 
-def _needs_a_ta(book: Gradebook) -> list[str]:
+def _needs_a_ta(book: Gradebook, show_hidden: bool) -> list[str]:
     items = []
     for s in book.submissions:
         if s.error is not None:
@@ -110,7 +113,7 @@ def _needs_a_ta(book: Gradebook) -> list[str]:
             continue
         for q in s.questions:
             for c in q.checks:
-                if c.needs_review:
+                if c.needs_review and (show_hidden or not c.hidden):
                     items.append(f"- {md(s.id)}, {md(q.id)} ({md(c.id)}): {md(c.review_reason or c.message)}")
     if not items:
         return ["Nothing needs a TA.", ""]

@@ -38,8 +38,7 @@ from grader.render.csv_export import number
 from grader.render.safe import printable, shorten
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.console import Console, RenderableType
 
 ID_LIMIT = 60
 NOTE_LIMIT = 80
@@ -204,27 +203,25 @@ class Progress:
             self._closed = True
 
 
-def summary_table(book: Gradebook) -> Table:
-    """The class at a glance: each submission's question scores and total, flags, errors in red."""
+def summary(book: Gradebook) -> RenderableType:
+    """The class at a glance: a table of each submission's question scores and total (a mark on a
+    question that needs a TA or whose score a TA set, errors in red), then a line per submission
+    that could not be graded, needs a TA or hit a limit. The lines are outside the table so that
+    the numbers never get squeezed out of a narrow terminal."""
     from rich import box
+    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(box=box.SIMPLE_HEAD, title=Text(printable(book.title or book.rubric_id)), title_justify="left",
-                  caption=_caption(book), caption_justify="left")
-    table.add_column("Submission", overflow="fold")
-    for info in book.questions:
-        table.add_column(Text(info.id), justify="right")
-    table.add_column("Total", justify="right")
-    table.add_column("Note", overflow="fold")
+    rows: list[list[Text]] = []
+    notes: list[Text] = []
     for s in book.submissions:
-        ident = Text(printable(shorten(s.id, ID_LIMIT)))
+        ident = printable(shorten(s.id, ID_LIMIT))
         if s.error is not None:
-            ident.stylize("red")
-            note = Text("could not be graded: " + printable(shorten(s.error, NOTE_LIMIT)), style="red")
-            table.add_row(ident, *(Text("-") for _ in book.questions), Text("error", style="red"), note)
+            rows.append([Text(ident, style="red"), *(Text("-") for _ in book.questions), Text("error", style="red")])
+            notes.append(Text(f"{ident}: could not be graded: {printable(shorten(s.error, NOTE_LIMIT))}", style="red"))
             continue
-        cells = []
+        cells = [Text(ident)]
         for info in book.questions:
             q = s.question(info.id)
             if q is None:
@@ -233,14 +230,25 @@ def summary_table(book: Gradebook) -> Table:
             mark = ("*" if q.override is not None and q.override.score is not None else "") + \
                    ("!" if q.needs_review else "")
             cells.append(Text(number(q.score) + mark, style="yellow" if q.needs_review else ""))
-        notes = []
-        if s.needs_review:
-            notes.append("needs review")
+        rows.append([*cells, Text(number(s.score), style="bold")])
+        review = [q.id for q in s.questions if q.needs_review]
+        if review:
+            notes.append(Text(f"{ident}: needs a TA: {', '.join(review)}", style="yellow"))
         if s.limits_hit:
-            notes.append("limits: " + ", ".join(printable(x) for x in s.limits_hit))
-        table.add_row(ident, *cells, Text(f"{number(s.score)} / {number(s.max_score)}", style="bold"),
-                      Text("; ".join(notes), style="yellow" if s.needs_review else ""))
-    return table
+            notes.append(Text(f"{ident}: limits hit: {', '.join(printable(x) for x in s.limits_hit)}"))
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=Text(printable(book.title or book.rubric_id)),
+                  title_justify="left")
+    headers = ["Submission", *(info.id for info in book.questions), f"Total /{number(book.max_score)}"]
+    for column, header in enumerate(headers):
+        widest = max([len(header), *(row[column].cell_len for row in rows)])
+        if column == 0:  # the only column that may wrap, and only when the numbers need the room
+            table.add_column(Text(header), overflow="fold", min_width=min(widest, 32))
+        else:  # numbers are never cut
+            table.add_column(Text(header), justify="right", no_wrap=True, min_width=widest)
+    for row in rows:
+        table.add_row(*row)
+    return Group(table, Text(_caption(book)), *notes)
 
 
 def _caption(book: Gradebook) -> str:
@@ -251,7 +259,9 @@ def _caption(book: Gradebook) -> str:
     errors = len(book.submissions) - len(graded)
     if errors:
         text += f", {errors} could not be graded"
-    return text + ".  ! needs a TA   * score set by a TA"
+    marked = any(q.needs_review or (q.override is not None and q.override.score is not None)
+                 for s in graded for q in s.questions)
+    return text + (".\n! needs a TA   * score set by a TA" if marked else ".")
 
 
 def console_for(stream: TextIO, *, plain: bool | None = None, environ: Mapping[str, str] | None = None,
@@ -279,7 +289,7 @@ def print_summary(book: Gradebook, stream: TextIO, *, plain: bool | None = None,
                   environ: Mapping[str, str] | None = None, width: int | None = None) -> bool:
     """Print the summary table; False when the stream was closed (nothing raised)."""
     try:
-        console_for(stream, plain=plain, environ=environ, width=width).print(summary_table(book))
+        console_for(stream, plain=plain, environ=environ, width=width).print(summary(book))
         stream.flush()
     except (OSError, ValueError) as exc:
         if not _dead(exc, stream):

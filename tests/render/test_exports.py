@@ -261,6 +261,13 @@ def test_class_markdown_has_the_table_pass_rates_and_what_needs_a_ta() -> None:
     assert "<script>" not in text and "\x1b" not in text and "\u202e" not in text
 
 
+def test_class_markdown_can_leave_hidden_checks_out() -> None:
+    assert SECRET_ID.replace("_", "\\_") in markdown.class_markdown(book())
+    text = markdown.class_markdown(book(), hidden=False)
+    assert "secret" not in text and SECRET_MESSAGE not in text
+    assert "| Q6 | runs | 1 / 2 | 50% |" in text.splitlines()
+
+
 def test_markdown_escapes_student_text() -> None:
     assert markdown.md("a|b `c` <script> [x](http://e.com) $m$ @u") == \
         "a\\|b \\`c\\` &lt;script&gt; \\[x\\](http:\\/\\/e.com) \\$m\\$ \\@u"
