@@ -5,6 +5,7 @@
     progress = Progress(len(paths), sys.stderr)   # plain=None: decided from the stream and env
     progress.started(submission_id)               # a worker picked it up
     progress.finished(outcome)                    # a worker finished it
+    progress.note("interrupted: ...")             # a line of the grader's own
     progress.close()                              # or use it as a context manager
 
 On a terminal it is a rich progress bar (the submissions being graded, done/total, elapsed), with a
@@ -188,6 +189,24 @@ class Progress:
                     self._bar.console.print(Text(text, style=style))
                 self._bar.update(self._task, advance=1, description=self._describe())
             self._guard(update)
+
+    def note(self, text: str) -> None:
+        """A line of the grader's own (a warning, "interrupted: resume with ..."): above the bar on a
+        terminal, between the submissions' lines otherwise. It may name files, so it is made printable."""
+        with self._lock:
+            shown = printable(text, newlines=True)
+            if self.plain or self._bar is None:
+                def write() -> None:
+                    self.stream.write(shown + "\n")
+                    self.stream.flush()
+                self._guard(write)
+                return
+
+            def above() -> None:
+                from rich.text import Text
+
+                self._bar.console.print(Text(shown))
+            self._guard(above)
 
     def close(self) -> None:
         with self._lock:

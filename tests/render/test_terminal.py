@@ -60,11 +60,13 @@ def test_plain_progress_prints_one_inert_line_per_submission() -> None:
         for outcome in (graded(), replace(overridden(), id=HOSTILE_ID), broken()):
             progress.started(outcome.id)
             progress.finished(outcome)
+        progress.note("wrote grader-out/\x1b[2Jindex.html")
     lines = out.getvalue().splitlines()
     assert lines == [
         "[1/3] sec1/hw.ipynb: 5 / 30 (needs review: Q1; limits hit: wall) [3.2 s]",
         f"[2/3] {SHOWN_ID}: 27 / 30 (overridden) [1.0 s]",
         f"[3/3] {FORMULA}: could not be graded: @SUM(1+1) cannot read \\x1b[31m\\u202eexe.txt",
+        "wrote grader-out/\\x1b[2Jindex.html",
     ]
     assert "\x1b" not in out.getvalue() and "\u202e" not in out.getvalue()
 
@@ -98,6 +100,7 @@ def test_a_closed_pipe_stops_the_printing_and_never_raises(plain: bool) -> None:
     progress.started("a")
     for outcome in (graded(), broken(), overridden()):
         progress.finished(outcome)
+    progress.note("interrupted")
     assert progress.dead and progress.done == 3
     progress.close()
     assert print_summary(book(), closed_pipe(), plain=plain) is False
@@ -143,6 +146,7 @@ def test_the_bar_on_a_terminal_shows_progress_and_no_student_escape() -> None:
     progress.finished(hostile)
     progress.started("sec1/hw.ipynb")
     progress.finished(graded())
+    progress.note("interrupted: resume with --resume [x]\x1b[2J")
     progress.close()
     tty.close()
     shown = read_all(master)
@@ -150,6 +154,7 @@ def test_the_bar_on_a_terminal_shows_progress_and_no_student_escape() -> None:
     assert "2/2" in shown
     assert "could not be graded" in shown and SHOWN_ID in shown  # the failure is printed above the bar
     assert "\x1b]0;pwned" not in shown and "\u202e" not in shown
+    assert "interrupted: resume with --resume [x]\\x1b[2J" in shown  # a note: printable, not markup
 
 
 def test_summary_table_marks_reviews_overrides_and_errors() -> None:
