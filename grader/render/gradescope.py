@@ -16,7 +16,8 @@ Follows Gradescope's published autograder specification
   (the student view drops it for good, not until some date), which `after_published` and
   `after_due_date` would break once grades are published. Nothing about a hidden check reaches a
   visible field: the top-level output is built from the student view, and hidden tests are
-  numbered after the visible ones of their question, so the visible numbering has no gaps.
+  numbered after the visible ones of their question, so the visible numbering has no gaps; a
+  visible check skipped because it requires a hidden one does not name it ("a hidden check").
   Their points still count in the top-level score, as in every view of the model.
 - Every output is declared `text`, so a student's `<script>` in a message is shown, not rendered.
 - A submission that could not be graded gets score 0, no tests, and an output that says why.
@@ -31,7 +32,7 @@ from typing import Any, Literal
 
 from grader.outcome import CheckOutcome, QuestionOutcome, SubmissionOutcome
 from grader.render.csv_export import number
-from grader.render.safe import printable, write_atomic
+from grader.render.safe import hidden_ids, printable, redact, write_atomic
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 
@@ -43,8 +44,9 @@ def _question_number(question: QuestionOutcome, index: int) -> str:
     return digits or str(index + 1)
 
 
-def _test(question: QuestionOutcome, check: CheckOutcome, number_: str, visibility: Visibility) -> dict[str, Any]:
-    output = printable(check.message, newlines=True)
+def _test(question: QuestionOutcome, check: CheckOutcome, number_: str, visibility: Visibility,
+          secret: frozenset[str]) -> dict[str, Any]:
+    output = printable(check.message if check.hidden else redact(check.message, secret), newlines=True)
     if check.status in _STATUS_WORD:
         output = f"({_STATUS_WORD[check.status]}) {output}"
     return {
@@ -86,12 +88,14 @@ def results_json(outcome: SubmissionOutcome, *, hidden_visibility: Visibility = 
         return base | {"score": 0.0, "tests": [],
                        "output": "This submission could not be graded: " + printable(outcome.error, newlines=True)}
     tests: list[dict[str, Any]] = []
+    secret = hidden_ids(outcome)
     for index, question in enumerate(outcome.questions):
         prefix = _question_number(question, index)
         shown = [c for c in question.checks if not c.hidden]
         hidden = [c for c in question.checks if c.hidden]
         for n, check in enumerate(shown + hidden, start=1):
-            tests.append(_test(question, check, f"{prefix}.{n}", hidden_visibility if check.hidden else "visible"))
+            visibility_ = hidden_visibility if check.hidden else "visible"
+            tests.append(_test(question, check, f"{prefix}.{n}", visibility_, secret))
     return base | {"score": outcome.score, "tests": tests, "output": _overview(outcome.student_view())}
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from grader.outcome import Gradebook, SubmissionOutcome
 from grader.render.csv_export import number
-from grader.render.safe import printable, shorten
+from grader.render.safe import hidden_ids, printable, redact, shorten
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's summary
 CELL_LIMIT = 300
@@ -111,10 +111,12 @@ def _needs_a_ta(book: Gradebook, show_hidden: bool) -> list[str]:
         if s.error is not None:
             items.append(f"- {md(s.id)}: could not be graded: {md(s.error)}")
             continue
+        secret = frozenset() if show_hidden else hidden_ids(s)
         for q in s.questions:
             for c in q.checks:
                 if c.needs_review and (show_hidden or not c.hidden):
-                    items.append(f"- {md(s.id)}, {md(q.id)} ({md(c.id)}): {md(c.review_reason or c.message)}")
+                    why = redact(c.review_reason or c.message, secret)
+                    items.append(f"- {md(s.id)}, {md(q.id)} ({md(c.id)}): {md(why)}")
     if not items:
         return ["Nothing needs a TA.", ""]
     return ["### Needs a TA", "", *items, ""]
@@ -122,6 +124,7 @@ def _needs_a_ta(book: Gradebook, show_hidden: bool) -> list[str]:
 
 def submission_markdown(outcome: SubmissionOutcome) -> str:
     """One submission for its student: the student view, always."""
+    secret = hidden_ids(outcome)
     student = outcome.student_view()
     lines = [f"## {md(student.id)}"]
     if student.error is not None:
@@ -137,7 +140,8 @@ def submission_markdown(outcome: SubmissionOutcome) -> str:
             lines.append("Score set by a TA" + (f": {md(q.override.comment)}" if q.override.comment else "."))
         for c in q.checks:
             mark = _STATUS_MARK.get(c.status, "•")
-            lines.append(f"- {mark} **{md(c.title)}** ({number(c.score)} / {number(c.max_score)}): {md(c.message)}")
+            message = md(redact(c.message, secret))  # a check skipped for a hidden one's sake does not name it
+            lines.append(f"- {mark} **{md(c.title)}** ({number(c.score)} / {number(c.max_score)}): {message}")
     return "\n".join(lines) + "\n"
 
 

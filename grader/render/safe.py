@@ -15,7 +15,12 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.outcome import SubmissionOutcome
 
 # C0 controls and DEL, C1 controls (U+009B alone is a CSI: an escape sequence in one character),
 # the bidirectional overrides, embeddings, isolates and marks (text that displays in another order
@@ -39,6 +44,21 @@ def printable(text: str, *, newlines: bool = False) -> str:
     are escaped too, so one value stays on one line (a file name cannot forge a line of output).
     """
     return (_UNSAFE_KEEP_LINES if newlines else _UNSAFE).sub(_escape, text)
+
+
+def hidden_ids(outcome: SubmissionOutcome) -> frozenset[str]:
+    """The ids of the submission's hidden checks (empty for a student view: they are gone)."""
+    return frozenset(c.id for q in outcome.questions for c in q.checks if c.hidden)
+
+
+def redact(text: str, ids: Iterable[str]) -> str:
+    """`text` with every hidden check's id replaced: a visible check that requires a hidden one is
+    skipped with a message naming it ("Not checked, because it requires secret_probe failed")."""
+    names = sorted(set(ids), key=len, reverse=True)
+    if not names:
+        return text
+    pattern = r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])"
+    return re.sub(pattern, "a hidden check", text)
 
 
 def shorten(text: str, limit: int) -> str:

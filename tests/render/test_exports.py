@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from grader.outcome import Gradebook, QuestionInfo, SubmissionOutcome
+from grader.checks.verdict import Verdict
+from grader.outcome import Gradebook, QuestionInfo, QuestionOutcome, SubmissionOutcome
 from grader.render import csv_export, gradescope, junit, markdown
-from grader.render.safe import printable, write_atomic
+from grader.render.safe import printable, redact, write_atomic
 from tests.conftest import RUBRIC, example
 from tests.render.sample_outcomes import (
     FORMULA,
@@ -26,6 +27,7 @@ from tests.render.sample_outcomes import (
     SECRET_MESSAGE,
     book,
     broken,
+    check,
     graded,
     overridden,
 )
@@ -53,6 +55,30 @@ def test_write_atomic_replaces_a_planted_symlink_without_following_it(tmp_path: 
     assert victim.read_text() == "precious"
     assert not (out / "grades.csv").is_symlink() and (out / "grades.csv").read_text() == "a,b\n"
     assert sorted(p.name for p in out.iterdir()) == ["grades.csv"]  # no temporary file left
+
+
+def test_redact_replaces_whole_ids_only() -> None:
+    text = "requires secret_probe failed, not secret_probe_2 nor my-secret_probe; secret_probe."
+    assert redact(text, ["secret_probe"]) == \
+        "requires a hidden check failed, not secret_probe_2 nor my-secret_probe; a hidden check."
+    assert redact(text, []) == text
+
+
+def requiring_a_hidden_check() -> SubmissionOutcome:
+    """A visible check skipped because the hidden one it requires failed: its message names it."""
+    q6 = QuestionOutcome("Q6", "Four processes", "code", 10, True, (
+        check(SECRET_ID, Verdict.failed(SECRET_MESSAGE), 4, hidden=True),
+        check("after", Verdict.skipped(f"Not checked, because it requires {SECRET_ID} failed."), 6),
+    ))
+    return SubmissionOutcome("s.ipynb", "/s.ipynb", "mp", 10, (q6,))
+
+
+def test_no_student_output_names_a_hidden_check_through_a_visible_one() -> None:
+    outcome = requiring_a_hidden_check()
+    shown = visible_text(gradescope.results_json(outcome))
+    assert SECRET_ID not in shown and "Not checked, because it requires a hidden check failed." in shown
+    student = markdown.submission_markdown(outcome)
+    assert "secret" not in student and "requires a hidden check failed" in student
 
 
 # ---- grades.csv -----------------------------------------------------------------------------------
