@@ -5,8 +5,8 @@ Follows Gradescope's published autograder specification
 `score`, `execution_time`, `output`, `visibility`, `stdout_visibility`, and `tests`, each with
 `name`, `number`, `score`, `max_score`, `status`, `output`, `tags`, `visibility`.
 
-- One test per rubric check, named `Q6 · One number per process`, numbered `6.1`, `6.2`... by
-  question, tagged with the question id and the check's type. Its output is the check's message
+- One test per rubric check, named `Q6 · One number per process`, numbered `<n>.1`, `<n>.2`... for
+  the rubric's n-th question, tagged with the question id and the check's type. Its output is the check's message
   (for the student); evidence and review notes, which are for the TA, are not written.
 - The top-level `score` is the grade: it is the model's total, so a TA's override of a question
   counts even though the checks' own scores do not add up to it (the spec: a top-level score
@@ -35,13 +35,9 @@ from grader.render.csv_export import number
 from grader.render.safe import hidden_ids, printable, redact, write_atomic
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
+HiddenVisibility = Literal["hidden", "after_due_date", "after_published"]
 
 _STATUS_WORD = {"error": "could not be checked", "timeout": "timed out", "skipped": "not checked"}
-
-
-def _question_number(question: QuestionOutcome, index: int) -> str:
-    digits = "".join(ch for ch in question.id if ch.isdigit())
-    return digits or str(index + 1)
 
 
 def _test(question: QuestionOutcome, check: CheckOutcome, number_: str, visibility: Visibility,
@@ -77,9 +73,13 @@ def _overview(student: SubmissionOutcome) -> str:
     return "\n".join(lines)
 
 
-def results_json(outcome: SubmissionOutcome, *, hidden_visibility: Visibility = "hidden",
-                 visibility: Visibility = "visible") -> dict[str, Any]:
-    """The results.json object for one submission (`visibility` is the whole result's)."""
+def results_json(outcome: SubmissionOutcome, *, visibility: Visibility = "visible",
+                 hidden_visibility: HiddenVisibility = "hidden") -> dict[str, Any]:
+    """The results.json object for one submission.
+
+    `visibility` is the result's and its visible tests' (a test's own visibility wins over the
+    top-level one on Gradescope, so both are set); `hidden_visibility` is the hidden checks'.
+    """
     seconds = math.ceil(outcome.seconds) if math.isfinite(outcome.seconds) else 0
     base: dict[str, Any] = {"execution_time": seconds, "visibility": visibility,
                             "stdout_visibility": "hidden", "output_format": "text",
@@ -89,13 +89,12 @@ def results_json(outcome: SubmissionOutcome, *, hidden_visibility: Visibility = 
                        "output": "This submission could not be graded: " + printable(outcome.error, newlines=True)}
     tests: list[dict[str, Any]] = []
     secret = hidden_ids(outcome)
-    for index, question in enumerate(outcome.questions):
-        prefix = _question_number(question, index)
+    for index, question in enumerate(outcome.questions, start=1):
         shown = [c for c in question.checks if not c.hidden]
         hidden = [c for c in question.checks if c.hidden]
         for n, check in enumerate(shown + hidden, start=1):
-            visibility_ = hidden_visibility if check.hidden else "visible"
-            tests.append(_test(question, check, f"{prefix}.{n}", visibility_, secret))
+            shown_when: Visibility = hidden_visibility if check.hidden else visibility
+            tests.append(_test(question, check, f"{index}.{n}", shown_when, secret))
     return base | {"score": outcome.score, "tests": tests, "output": _overview(outcome.student_view())}
 
 
@@ -103,6 +102,7 @@ def results_text(outcome: SubmissionOutcome, **options: Any) -> str:
     return json.dumps(results_json(outcome, **options), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-def write_results_json(outcome: SubmissionOutcome, path: Path, *, hidden_visibility: Visibility = "hidden") -> None:
+def write_results_json(outcome: SubmissionOutcome, path: Path, *, visibility: Visibility = "visible",
+                       hidden_visibility: HiddenVisibility = "hidden") -> None:
     """Write one submission's results.json to `path` (for the harness: /autograder/results/results.json)."""
-    write_atomic(path, results_text(outcome, hidden_visibility=hidden_visibility))
+    write_atomic(path, results_text(outcome, visibility=visibility, hidden_visibility=hidden_visibility))

@@ -193,7 +193,7 @@ def test_gradescope_has_one_test_per_check_with_its_status_and_points() -> None:
     assert (runs["score"], runs["max_score"], runs["status"]) == (0.0, 4.0, "failed")
     assert runs["output"].startswith("(timed out) Your program ran past 10 s: \\x1b[31m")
     assert tests["Q6 · Four processes"]["score"] == 3.0  # partial credit
-    assert [t["number"] for t in data["tests"]] == ["1.1", "1.2", "6.1", "6.2", "6.3", "6.4", "6.5"]
+    assert [t["number"] for t in data["tests"]] == ["1.1", "1.2", "2.1", "2.2", "2.3", "2.4", "2.5"]
     assert REVIEW_REASON not in json.dumps(data)  # review notes are the TA's
 
 
@@ -202,11 +202,20 @@ def test_gradescope_hidden_checks_are_hidden_and_leak_nowhere_visible() -> None:
         data = gradescope.results_json(outcome)
         hidden = [t for t in data["tests"] if t["visibility"] == "hidden"]
         assert len(hidden) == 1 and SECRET_MESSAGE in hidden[0]["output"]  # the TA sees it on Gradescope
-        assert hidden[0]["number"] == "6.5"  # after the visible ones: no gap in the visible numbering
+        assert hidden[0]["number"] == "2.5"  # after the visible ones: no gap in the visible numbering
         shown = visible_text(data)
         assert SECRET_ID not in shown and "Secret probe" not in shown and SECRET_MESSAGE not in shown
     # The hidden check's points count in the grade all the same.
     assert gradescope.results_json(overridden())["score"] == 27
+
+
+def test_gradescope_visibility_of_the_result_and_of_hidden_checks() -> None:
+    data = gradescope.results_json(graded(), visibility="after_due_date", hidden_visibility="after_published")
+    validate(data)
+    assert data["visibility"] == "after_due_date"
+    assert {t["name"]: t["visibility"] for t in data["tests"] if "Secret" in t["name"]} == \
+        {"Q6 · Secret probe": "after_published"}
+    assert {t["visibility"] for t in data["tests"] if "Secret" not in t["name"]} == {"after_due_date"}
 
 
 def test_gradescope_top_level_score_carries_a_ta_override() -> None:
