@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -147,8 +148,11 @@ class Progress:
         from rich.progress import Progress as Bar
 
         console = console_for(self.stream, plain=False, environ=self.environ)
+        # While the bar runs, rich can route sys.stdout/sys.stderr through it so that other prints show
+        # above it; only the stream the bar is on, or `grader grade > file` would send stdout to the tty.
         self._bar = Bar(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=console, refresh_per_second=4)
+                        TimeElapsedColumn(), console=console, refresh_per_second=4,
+                        redirect_stdout=self.stream is sys.stdout, redirect_stderr=self.stream is sys.stderr)
         self._task = self._bar.add_task("grading", total=self.total)
         self._bar.start()
 

@@ -157,6 +157,32 @@ def test_the_bar_on_a_terminal_shows_progress_and_no_student_escape() -> None:
     assert "interrupted: resume with --resume [x]\\x1b[2J" in shown  # a note: printable, not markup
 
 
+def test_the_bar_on_stderr_leaves_stdout_alone() -> None:
+    """`grader grade ... > file` on a terminal: the bar is on stderr, what goes to stdout stays there."""
+    program = (
+        "import sys\n"
+        "from grader.render.terminal import Progress\n"
+        "from tests.render.sample_outcomes import graded\n"
+        "progress = Progress(2, sys.stderr, environ={'TERM': 'xterm'})\n"
+        "progress.started('a')\n"
+        "print('to stdout', flush=True)\n"
+        "print('to stderr', file=sys.stderr, flush=True)\n"
+        "progress.finished(graded())\n"
+        "progress.close()\n"
+        "assert not progress.plain\n"
+    )
+    master, slave = os.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", program], cwd=ROOT, stdout=subprocess.PIPE, stderr=slave,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    err = read_all(master)
+    os.close(master)
+    assert proc.returncode == 0, err
+    assert out == b"to stdout\n"
+    assert "to stdout" not in err and "to stderr" in err and "1/2" in err
+
+
 def test_summary_table_marks_reviews_overrides_and_errors() -> None:
     text = render_summary(book(graded(), replace(overridden(), id=HOSTILE_ID), broken()), width=160)
     assert "\x1b" not in text and "\u202e" not in text
