@@ -1,0 +1,1 @@
+"""Renderers: each reads the results model (`grader.outcome`) and nothing else, one module per format."""
