@@ -33,7 +33,8 @@ from pathlib import Path
 from grader import __version__
 from grader.errors import GraderError
 from grader.outcome import SubmissionOutcome
-from grader.results import details_path, read_details, real_dir, write_details
+from grader.render.safe import real_dir
+from grader.results import details_path, read_details, write_details
 from grader.rubric.model import Rubric
 from grader.rubric.overrides import Overrides
 

@@ -7,6 +7,7 @@ Every submission's record (details/<id>.json) is re-scored through the same scor
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.cli.common import rubric_arg
-    from grader.cli.grade import print_table, say
+    from grader.cli.grade import say
     from grader.cli.outputs import write_class_outputs, write_submission_outputs
     from grader.errors import GraderError
+    from grader.render.safe import printable
+    from grader.render.terminal import print_summary
     from grader.results import stored
     from grader.rubric import load_overrides, load_rubric
-    from grader.text import printable
 
     out = Path(args.dir)
     if not (out / "details").is_dir():
@@ -55,6 +57,6 @@ def run(args: argparse.Namespace) -> int:
     book = write_class_outputs(out, rubric)
     for line in overrides.unused(seen):
         say(f"grader: warning: {line}")
-    print_table(book)
+    print_summary(book, sys.stdout)
     say(f"rewrote {out / 'results.json'}")
     return 0

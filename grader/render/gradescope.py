@@ -30,9 +30,9 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from grader.outcome import CheckOutcome, QuestionOutcome, SubmissionOutcome
+from grader.outcome import CheckOutcome, QuestionOutcome, SubmissionOutcome, redact
 from grader.render.csv_export import number
-from grader.render.safe import hidden_ids, printable, redact, write_atomic
+from grader.render.safe import printable, write_atomic
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 HiddenVisibility = Literal["hidden", "after_due_date", "after_published"]
@@ -88,7 +88,7 @@ def results_json(outcome: SubmissionOutcome, *, visibility: Visibility = "visibl
         return base | {"score": 0.0, "tests": [],
                        "output": "This submission could not be graded: " + printable(outcome.error, newlines=True)}
     tests: list[dict[str, Any]] = []
-    secret = hidden_ids(outcome)
+    secret = outcome.hidden_ids()
     for index, question in enumerate(outcome.questions, start=1):
         shown = [c for c in question.checks if not c.hidden]
         hidden = [c for c in question.checks if c.hidden]

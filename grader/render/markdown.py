@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from grader.outcome import Gradebook, SubmissionOutcome
+from grader.outcome import Gradebook, SubmissionOutcome, redact
 from grader.render.csv_export import number
-from grader.render.safe import hidden_ids, printable, redact, shorten
+from grader.render.safe import printable, shorten
 
 GITHUB_SUMMARY_LIMIT = 1024 * 1024  # bytes GitHub accepts in one step's summary
 CELL_LIMIT = 300
@@ -111,7 +111,7 @@ def _needs_a_ta(book: Gradebook, show_hidden: bool) -> list[str]:
         if s.error is not None:
             items.append(f"- {md(s.id)}: could not be graded: {md(s.error)}")
             continue
-        secret = frozenset() if show_hidden else hidden_ids(s)
+        secret = frozenset() if show_hidden else s.hidden_ids()
         for q in s.questions:
             for c in q.checks:
                 if c.needs_review and (show_hidden or not c.hidden):
@@ -124,7 +124,7 @@ def _needs_a_ta(book: Gradebook, show_hidden: bool) -> list[str]:
 
 def submission_markdown(outcome: SubmissionOutcome) -> str:
     """One submission for its student: the student view, always."""
-    secret = hidden_ids(outcome)
+    secret = outcome.hidden_ids()
     student = outcome.student_view()
     lines = [f"## {md(student.id)}"]
     if student.error is not None:

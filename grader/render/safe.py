@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from grader.errors import GraderError
+
 if TYPE_CHECKING:
-    from grader.outcome import SubmissionOutcome
+    pass
 
 # C0 controls and DEL, C1 controls (U+009B alone is a CSI: an escape sequence in one character),
 # the bidirectional overrides, embeddings, isolates and marks (text that displays in another order
@@ -46,21 +48,6 @@ def printable(text: str, *, newlines: bool = False) -> str:
     return (_UNSAFE_KEEP_LINES if newlines else _UNSAFE).sub(_escape, text)
 
 
-def hidden_ids(outcome: SubmissionOutcome) -> frozenset[str]:
-    """The ids of the submission's hidden checks (empty for a student view: they are gone)."""
-    return frozenset(c.id for q in outcome.questions for c in q.checks if c.hidden)
-
-
-def redact(text: str, ids: Iterable[str]) -> str:
-    """`text` with every hidden check's id replaced: a visible check that requires a hidden one is
-    skipped with a message naming it ("Not checked, because it requires secret_probe failed")."""
-    names = sorted(set(ids), key=len, reverse=True)
-    if not names:
-        return text
-    pattern = r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])"
-    return re.sub(pattern, "a hidden check", text)
-
-
 def shorten(text: str, limit: int) -> str:
     """At most `limit` characters: a student's message may be megabytes long."""
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
@@ -73,6 +60,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     temporary file is created exclusively (never an existing file or link).
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
+    real_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -84,3 +72,17 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def real_dir(path: Path) -> Path:
+    """`path` as a folder to write into, created if missing; never a symlink or a file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        path.mkdir(parents=True, exist_ok=True)
+        st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise GraderError(f"{path}: is a symbolic link; the grader does not write through links")
+    if not stat.S_ISDIR(st.st_mode):
+        raise GraderError(f"{path}: exists and is not a folder")
+    return path

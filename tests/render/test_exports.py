@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from grader.checks.verdict import Verdict
-from grader.outcome import Gradebook, QuestionInfo, QuestionOutcome, SubmissionOutcome
+from grader.outcome import Gradebook, QuestionInfo, QuestionOutcome, SubmissionOutcome, redact
 from grader.render import csv_export, gradescope, junit, markdown
-from grader.render.safe import printable, redact, write_atomic
+from grader.render.safe import printable, write_atomic
 from tests.conftest import RUBRIC, example
 from tests.render.sample_outcomes import (
     FORMULA,
