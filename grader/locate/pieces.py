@@ -224,6 +224,10 @@ def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | Non
     if not body.strip():
         return [Content(None, "")]
     if kind is CellKind.CODE:
+        fused = hit is not None and not dropped and code_line_score(hit.rest.lstrip(" .):-="))
+        if hit is not None and fused and not compiles(text) and compiles(body):
+            return [Content(PartKind.CODE, body, notes=[
+                f"the label {hit.marker!r} is fused onto the first code line: read as a label, the rest as code"])]
         return [_classify_code(text, body, dropped)]
     return _classify_markdown(text, body, dropped)
 
