@@ -124,10 +124,12 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
         verdicts = run_checks(question, CheckContext(question, answer, source, {}))
         return QuestionResult(question, answer, score_question(question, verdicts, answered=answer.answered))
     attempts: list[Attempt] = []
-    budget = ATTEMPT_BUDGET * (question.limits.wall_time or 0.0)
+    from grader.sandbox import Limits
+
+    budget = ATTEMPT_BUDGET * Limits(**question.limits.as_dict()).wall_time
     spent = 0.0
     for program in programs:
-        if attempts and budget and spent >= budget:
+        if attempts and spent >= budget:
             break  # the question's time budget is used: the attempts not run are shown as such
         traces = run_variants(program, question, variants, runner)
         spent += sum(t.wall_time for t in traces.values())
