@@ -292,9 +292,13 @@ def build_program(submission: Submission, answer: Answer, attempt: int = 0) -> P
         line += 1
     pieces.append(code)
     source = "\n".join(pieces) + "\n"
+    # Read as IPython read it, the code may compile where the student's text did not: then the
+    # locator's "does not compile" note is not true of what runs.
+    part_notes = [n for n in part.notes if not (n.startswith("does not compile") and code != part.text
+                                                   and compiles(code))]
     program = Program(question=answer.question, attempt=attempt, cell=part.cell, source=source,
                       answer_first_line=line, answer_line_count=code.count("\n") + 1, prelude=items,
-                      notes=notes + list(part.notes), from_markdown=part.from_markdown)
+                      notes=notes + part_notes, from_markdown=part.from_markdown)
     for item in items:
         program.notes.append(f"uses {', '.join(item.names)} from {submission.describe_cell(item.cell)}")
     err = syntax_error(source)

@@ -75,3 +75,10 @@ def test_magics_are_removed_from_notebook_code_only(tmp_path: Path) -> None:
     program = build_program(sub, answers["Q3"])
     assert program is not None and "!pip install nothing" in program.source  # a script runs as written
     assert program.syntax_error is not None
+
+
+def test_a_cell_ipython_reads_without_error_carries_no_does_not_compile_note(tmp_path: Path) -> None:
+    sub, answers = located(notebook(tmp_path, Q3_INDENTED))
+    assert any(n.startswith("does not compile") for n in answers["Q3"].code_parts()[0].notes)  # as the text is
+    program = build_program(sub, answers["Q3"])
+    assert program is not None and not any(n.startswith("does not compile") for n in program.notes)
