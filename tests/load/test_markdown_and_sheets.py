@@ -81,3 +81,15 @@ def test_a_py_script_with_a_syntax_error_stays_a_script(tmp_path: Path) -> None:
     path = tmp_path / "broken.py"
     path.write_text("import multiprocessing\n\ndef f(:\n    print(1)\n")
     assert load(path).format is Format.SCRIPT
+
+
+def test_an_export_with_answer_labels_tab_indented_code_and_an_empty_last_cell() -> None:
+    sub, answers = located(FILES / "answer_labels_export.md")
+    code = [c for c in sub.cells if c.kind is CellKind.CODE]
+    assert [c.output for c in code] == ["Hello 1\n", "0\n1\n2\n3\n", ""]  # the empty ```python cell is kept
+    assert "\tp.start()" in code[0].source and compiles(code[0].source)
+    for qid in ("Q1", "Q2", "Q4", "Q5"):
+        assert answers[qid].prose_parts() and not answers[qid].code_parts(), qid
+    assert answers["Q3"].code_parts()[0].text == code[0].source
+    assert answers["Q6"].code_parts()[0].text == code[1].source
+    assert answers["Q5"].prose_text().startswith("Create it with multiprocessing.Pool")
