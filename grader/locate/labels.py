@@ -32,6 +32,7 @@ ANSWER_VARIABLE = re.compile(r"^(?:ans|answer|question|q|sol)_?(?P<n>\d{1,2})\s*
 ANSWER_OPENER = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:ans(?:wer)?s?|sol(?:ution)?)\s*[-:=.)]+\s*(?:\*\*)?\s*", re.I)
 # A bare question number: `3.`, `3)`, `(3)`, `3.)` alone on its line, or fused onto code (`6.import x`).
 BARE_NUMBER = re.compile(r"^\(?(?P<n>\d{1,2})\s*(?:\.\)|[.)])\s*(?P<after>.*)$")
+_STATEMENT = re.compile(r"^(import|from|def|class|if|for|while|with|try|async)\b")
 _TAGS = re.compile(r"<[^>]{1,40}>")
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -74,7 +75,8 @@ def _bare_number(stripped: str) -> LabelHit | None:
     if m is None or int(m.group("n")) == 0:
         return None
     after = m.group("after")
-    if after.strip() and not (code_line_score(after) and not compiles(stripped)):
+    # Fused onto code only when a statement follows: `1.run()` in a numbered list is not a label.
+    if after.strip() and not (_STATEMENT.match(after) and code_line_score(after) and not compiles(stripped)):
         return None
     return LabelHit(int(m.group("n")), stripped[: len(stripped) - len(after)].strip(), after)
 
