@@ -8,10 +8,14 @@ variants a question's checks declare: "default", "spawn"...), asks for them, and
 Traces to the checks. Every failure of the student's work is a value in the Result; a file
 that cannot be read becomes a Result with `error` set, so a batch always finishes.
 
-Attempts: a code answer may hold several attempts (a student's three tries at Q6). The first
-is graded; while it misses points, the next ones are run too (up to `max_attempts`) and the
-best counts. Cells that only define things (`import multiprocessing` alone) are not attempts:
-their definitions reach the real attempt through its prelude.
+Attempts: a code answer may hold several attempts (a student's tries at Q6, the working one
+sometimes the fifth). They are run in file order while the answer misses points, every one of
+them, within a time budget per question: a further attempt starts only while the wall time
+the question's runs have taken is under ATTEMPT_BUDGET times the question's wall-time limit
+(and at most `max_attempts`, a safety bound). The best counts; the report shows every attempt
+run. Cells that only define things (`import multiprocessing` alone) are not attempts: their
+definitions reach the real attempt through its prelude. Attempts are numbered by the answer's
+code parts (`Program.attempt`), as `grader run --attempt` counts them.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from grader.submission import Submission
 from grader.trace import Trace
 
 Runner = Callable[..., Trace]  # grader.sandbox.run_program's signature
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 50  # a safety bound only: the time budget decides how many attempts run
+ATTEMPT_BUDGET = 3.0  # a question's runs may take this many times its wall-time limit in all
 RUN_SEED = 0  # every run of every submission is seeded alike, so re-grading gives the same record
 
 
@@ -119,8 +124,15 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
         verdicts = run_checks(question, CheckContext(question, answer, source, {}))
         return QuestionResult(question, answer, score_question(question, verdicts, answered=answer.answered))
     attempts: list[Attempt] = []
+    from grader.sandbox import Limits
+
+    budget = ATTEMPT_BUDGET * Limits(**question.limits.as_dict()).wall_time
+    spent = 0.0
     for program in programs:
+        if attempts and spent >= budget:
+            break  # the question's time budget is used: the attempts not run are shown as such
         traces = run_variants(program, question, variants, runner)
+        spent += sum(t.wall_time for t in traces.values())
         verdicts = run_checks(question, CheckContext(question, answer, program.source, traces))
         attempts.append(Attempt(program, traces, verdicts))
         if attempts[-1].points >= question.points:

@@ -7,8 +7,17 @@ functions, classes, simple constant assignments) taken from earlier code cells o
 submission, and only those, found by following the names the answer uses. Earlier questions'
 prints, sleeps, process starts and `if __name__ == "__main__":` blocks are never copied.
 
-IPython magics and shell lines (`%timeit`, `!pip install`) are replaced by `pass` (so an
-indented block stays valid) and noted. The program is run as a real `__main__` script.
+Notebook code (a notebook's cells, and cells of its exports: `In [n]:` text, `# In[ ]:`
+scripts, Markdown notebooks) ran in IPython, so it is read as IPython read it before the
+grader calls it broken, and every difference is noted on the program:
+- magics and shell lines (`%timeit`, `!pip install`) are replaced by `pass` (so an indented
+  block stays valid);
+- a cell whose first line is indented has that indentation removed from every line
+  (IPython's leading-indent transform), when the code does not compile without it;
+- `display(...)` works: when the answer calls it and defines no `display` of its own, a small
+  function that prints each object as IPython's plain-text display does is put first.
+Plain scripts and answer sheets without cell markers are run as written. The program is run
+as a real `__main__` script.
 """
 
 from __future__ import annotations
@@ -21,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.answers import Answer, AnswerPart
-from grader.pysource import identifiers, syntax_error
-from grader.submission import CellKind, Submission
+from grader.pysource import compiles, identifiers, syntax_error
+from grader.submission import Cell, CellKind, Format, Submission
 
 _MAGIC = re.compile(r"^(?P<indent>\s*)(?P<magic>(%{1,2}|!)\S.*|get_ipython\(\).*)$")
 _BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__builtins__", "__doc__", "__spec__"}
@@ -87,6 +96,43 @@ def strip_magics(code: str) -> tuple[str, list[str]]:
     return "\n".join(out), notes
 
 
+def leading_indent(code: str) -> str:
+    """IPython's leading-indent transform: the first non-blank line's indentation, removed from
+    every line that starts with it."""
+    lines = code.split("\n")
+    first = next((ln for ln in lines if ln.strip()), "")
+    indent = first[: len(first) - len(first.lstrip(" \t"))]
+    if not indent:
+        return code
+    return "\n".join(ln[len(indent):] if ln.startswith(indent) else ln for ln in lines)
+
+
+def is_notebook_code(submission: Submission, cell: Cell) -> bool:
+    """Code that ran in IPython: a notebook's cell, or a cell of a notebook's export."""
+    return submission.format in (Format.NOTEBOOK, Format.MARKDOWN) or cell.prompt is not None
+
+
+def as_ipython_read(code: str, notebook: bool) -> tuple[str, list[str]]:
+    """The code as IPython read it (for notebook code), and what had to change for a script."""
+    if not notebook:
+        return code, []
+    code, notes = strip_magics(code)
+    if not compiles(code):
+        dedented = leading_indent(code)
+        if dedented != code and compiles(dedented):
+            code = dedented
+            notes.append("the cell's lines share a leading indentation, which IPython removes (its leading-indent "
+                         "transform); run as a script as written, it is an IndentationError")
+    return code, notes
+
+
+DISPLAY_SHIM = (
+    "def display(*objs, **kwargs):  # IPython's display(), as its plain-text output prints it\n"
+    "    for obj in objs:\n"
+    "        print(repr(obj))"
+)
+
+
 # -- what a piece of code defines and uses ------------------------------------------------------
 
 def _defined(node: ast.stmt) -> set[str]:
@@ -143,7 +189,7 @@ def _definitions(submission: Submission, before_cell: int) -> list[_Def]:
     for cell in submission.cells[:before_cell]:
         if cell.kind is not CellKind.CODE or not cell.source.strip():
             continue
-        code, _ = strip_magics(cell.source)
+        code, _ = as_ipython_read(cell.source, is_notebook_code(submission, cell))
         try:
             tree = ast.parse(code)
         except (SyntaxError, ValueError, RecursionError):
@@ -203,17 +249,36 @@ def _providers(defs: list[_Def], wanted: set[str]) -> list[_Def]:
     return [chosen[k] for k in sorted(chosen)]
 
 
+def _calls_display(code: str) -> bool:
+    """The code calls `display(...)` and neither defines nor imports a `display` itself."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    calls = any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "display"
+                for n in ast.walk(tree))
+    defined = any(isinstance(n, ast.stmt) and "display" in _defined(n) for n in ast.walk(tree))
+    return calls and not defined
+
+
 def build_program(submission: Submission, answer: Answer, attempt: int = 0) -> Program | None:
     """The program for one code attempt of an answer, or None when it has no code."""
     parts: Sequence[AnswerPart] = answer.code_parts()
     if attempt >= len(parts):
         return None
     part = parts[attempt]
-    code, notes = strip_magics(part.text)
+    notebook = is_notebook_code(submission, submission.cells[part.cell])
+    code, notes = as_ipython_read(part.text, notebook)
     prelude_defs = needed_prelude(submission, code, part.cell)
     pieces: list[str] = []
     items: list[PreludeItem] = []
     line = 1
+    if notebook and _calls_display(code) and not any("display" in d.names for d in prelude_defs):
+        pieces.append("# --- IPython's display(), which notebook code can call without importing it ---")
+        pieces.append(DISPLAY_SHIM)
+        line += 1 + DISPLAY_SHIM.count("\n") + 1
+        notes.append("calls display(), which IPython provides without an import; the grader supplies one that "
+                     "prints each object's repr, as IPython's plain-text display does")
     if prelude_defs:
         header = "# --- from earlier cells (what this answer uses) ---"
         pieces.append(header)
@@ -227,9 +292,13 @@ def build_program(submission: Submission, answer: Answer, attempt: int = 0) -> P
         line += 1
     pieces.append(code)
     source = "\n".join(pieces) + "\n"
+    # Read as IPython read it, the code may compile where the student's text did not: then the
+    # locator's "does not compile" note is not true of what runs.
+    part_notes = [n for n in part.notes if not (n.startswith("does not compile") and code != part.text
+                                                   and compiles(code))]
     program = Program(question=answer.question, attempt=attempt, cell=part.cell, source=source,
                       answer_first_line=line, answer_line_count=code.count("\n") + 1, prelude=items,
-                      notes=notes + list(part.notes), from_markdown=part.from_markdown)
+                      notes=notes + part_notes, from_markdown=part.from_markdown)
     for item in items:
         program.notes.append(f"uses {', '.join(item.names)} from {submission.describe_cell(item.cell)}")
     err = syntax_error(source)

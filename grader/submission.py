@@ -14,7 +14,8 @@ from typing import Any
 class Format(str, Enum):
     NOTEBOOK = "ipynb"
     SCRIPT = "script"  # plain .py, `# %%` cells or nbconvert `# In[ ]:` exports
-    TEXT = "text"  # plain-text notebook export (`In [3]:` markers, output after the code)
+    TEXT = "text"  # plain-text notebook export (`In [3]:` markers, output after the code), or an answer sheet
+    MARKDOWN = "markdown"  # Markdown notebook: nbconvert --to markdown, jupytext/MyST, Quarto
 
 
 class CellKind(str, Enum):

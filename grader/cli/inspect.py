@@ -80,8 +80,9 @@ def _preview(text: str) -> list[str]:
 
 
 def render(sub: Submission, answers: list[Answer], *, show_cells: bool = False) -> str:
-    kinds = {"ipynb": "Jupyter notebook", "script": "Python script", "text": "plain-text notebook export"}
-    out = [f"{sub.name}  ({kinds[sub.format.value]}, {len(sub.cells)} cells)"]
+    kinds = {"ipynb": "Jupyter notebook", "script": "Python script",
+             "text": "plain text (notebook export or answer sheet)", "markdown": "Markdown notebook"}
+    out = [f"{sub.name}  ({kinds.get(sub.format.value, sub.format.value)}, {len(sub.cells)} cells)"]
     out.extend(f"  note: {n}" for n in sub.notes)
     if show_cells:
         for c in sub.cells:

@@ -8,16 +8,17 @@ from pathlib import Path
 
 from grader.errors import SubmissionError
 from grader.load.decode import decode, describe_binary, looks_binary
+from grader.load.markdown import is_markdown, read_markdown
 from grader.load.notebook import read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
 from grader.load.text_export import is_text_export, read_plain_text, read_text_export
-from grader.pysource import compiles, looks_like_code
+from grader.pysource import code_line_score, compiles, looks_like_code
 from grader.submission import Submission
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files are refused before reading them
 
 # In a student's folder: which files can be a submission, best first.
-_PREFERRED = (".ipynb", ".py", ".txt", ".md", "")
+_PREFERRED = (".ipynb", ".py", ".txt", ".md", ".qmd", "")
 _SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", "__MACOSX", ".venv", "venv", "node_modules"}
 
 
@@ -61,9 +62,21 @@ def _read_text(path: str, name: str, text: str) -> Submission:
         return read_script(path, name, text)
     if is_text_export(lines):
         return read_text_export(path, name, text)
-    if path.lower().endswith(".py") or compiles(text) or looks_like_code(text):
+    if compiles(text):
+        return read_script(path, name, text)
+    if is_markdown(lines, path):
+        return read_markdown(path, name, text)
+    if (path.lower().endswith(".py") or looks_like_code(text)) and not _is_answer_sheet(lines):
         return read_script(path, name, text)
     return read_plain_text(path, name, text)
+
+
+def _is_answer_sheet(lines: list[str]) -> bool:
+    """Text that does not compile because it is prose with code among it, not code with an error:
+    at least three lines of prose (not comments, not code-shaped, not indented)."""
+    prose = [ln for ln in lines if ln.strip() and not ln.startswith((" ", "\t", "#")) and not code_line_score(ln)
+             and len(ln.split()) >= 3 and not compiles(ln)]
+    return len(prose) >= 3
 
 
 def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str | None = None) -> Submission:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from grader.pysource import compiles, is_comment_only, looks_like_code, output_like
+from grader.pysource import code_line_score, compiles, is_comment_only, looks_like_code, output_like
 from grader.submission import Cell, CellKind, Format, Origin, Submission
 
 MARKER = re.compile(r"^\s*(?P<kind>In|Out)\s*\[(?P<n>\s*(\d+|None|\*)?\s*)\]\s*:\s?(?P<rest>.*)$")
@@ -216,9 +216,86 @@ def read_text_export(path: str, name: str, text: str) -> Submission:
     return Submission(path=path, name=name, format=Format.TEXT, cells=reader.cells, notes=notes)
 
 
+MAX_RUN_LINES = 400  # the longest code block an answer sheet's reader looks for (bounds the work)
+_GIVE_UP = 30  # non-blank lines past the last compiling end before a code run is closed
+
+
+def _unlabelled(line: str) -> str:
+    """The line without a question label fused onto its code (`6.import x`, `Ans3.import x`)."""
+    from grader.locate.labels import find_label
+
+    hit = find_label(line, in_code=False)
+    if hit is None:
+        return line
+    rest = hit.rest.lstrip(" .):-=")
+    return rest if code_line_score(rest) else line
+
+
+def _code_run(lines: list[str], start: int) -> int | None:
+    """The end (exclusive) of the code block starting at `start` in an answer sheet, or None.
+
+    The block is the longest run of lines from `start` that compiles (a label fused onto the
+    first line left out), then the indented or code-shaped lines that continue it up to a blank
+    line: code with a syntax error stays code, shown as written.
+    """
+    first = _unlabelled(lines[start])
+    if not code_line_score(first):
+        return None
+    trial = [first]
+    best: int | None = None
+    misses = 0
+    for j in range(start + 1, min(len(lines), start + MAX_RUN_LINES) + 1):
+        if j > start + 1:
+            trial.append(lines[j - 1])
+        if not trial[-1].strip():
+            continue
+        if compiles("\n".join(trial)):
+            best, misses = j, 0
+        else:
+            misses += 1
+            if misses > _GIVE_UP:
+                break
+    if best is None:
+        return None
+    text = "\n".join([first, *lines[start + 1 : best]])
+    if output_like(text) or not looks_like_code(text):
+        return None
+    end = best
+    while end < len(lines) and lines[end].strip() and (lines[end].startswith((" ", "\t"))
+                                                        or code_line_score(lines[end])):
+        end += 1
+    return end
+
+
 def read_plain_text(path: str, name: str, text: str) -> Submission:
-    """Text with no cell markers at all: every paragraph is a markdown cell."""
-    reader = _Reader(text.split("\n"))
-    reader.markdown(0, len(reader.lines))
-    return Submission(path=path, name=name, format=Format.TEXT, cells=reader.cells,
-                      notes=["plain text without cell markers; read as markdown paragraphs"])
+    """An answer sheet without cell markers: prose paragraphs and the code between them.
+
+    Code is what compiles (see `_code_run`), found line by line, so code that follows a
+    question's number with no blank line between is still code; the rest is Markdown, one
+    cell per paragraph.
+    """
+    lines = text.split("\n")
+    reader = _Reader(lines)
+    pos = i = 0
+    found = 0
+    while i < len(lines):
+        end = _code_run(lines, i) if lines[i].strip() else None
+        if end is None:
+            i += 1
+            continue
+        reader.markdown(pos, i)
+        last = end - 1
+        while last > i and not lines[last].strip():
+            last -= 1
+        source = "\n".join(lines[i : last + 1])
+        notes = [] if compiles(source) or compiles("\n".join([_unlabelled(lines[i]), *lines[i + 1 : last + 1]])) \
+            else ["does not compile as written"]
+        reader.cells.append(Cell(index=len(reader.cells), kind=CellKind.CODE, source=source,
+                                 origin=Origin(lines=(i + 1, last + 1)), source_first_line=i + 1, notes=notes))
+        found += 1
+        pos = i = last + 1
+    reader.markdown(pos, len(lines))
+    note = (f"plain-text answer sheet without cell markers: {found} code block(s) found by compiling, "
+            "the rest read as Markdown paragraphs") if found else \
+        "plain text without cell markers; read as markdown paragraphs"
+    return Submission(path=path, name=name, format=Format.TEXT, cells=reader.cells, notes=[note])

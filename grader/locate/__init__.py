@@ -39,7 +39,7 @@ def questions_from_rubric(rubric: Rubric) -> list[QuestionRef]:
         digits = "".join(ch for ch in q.id if ch.isdigit())
         number = q.number if q.number is not None else (int(digits) if digits else k)
         refs.append(QuestionRef(id=q.id, number=number, text=q.text, kind=q.type.value, aliases=q.aliases,
-                                code_patterns=q.code_patterns))
+                                code_patterns=q.code_patterns, patterns=q.patterns))
     return refs
 
 

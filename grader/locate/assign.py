@@ -43,6 +43,8 @@ class _Section:
     owner: str | None  # question id, or None for an unknown question number / preamble
     label_piece: int | None  # index into the piece list
     pieces: list[int] = field(default_factory=list)  # substantive pieces after (and incl.) the label
+    repeat: bool = False  # its label repeats a question number that already opened a section
+    moved: str = ""  # why a repeated label's section went to another question
 
 
 def _describe_piece(sub: Submission, piece: Piece) -> str:
@@ -167,9 +169,14 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
                 # Words of the question repeated inside its own answer are part of the answer.
                 pieces[i] = p = reclassified(p, questions)
             elif not same:
-                sections.append(_Section(label.question, i))
+                repeat = label.question is not None and any(s.owner == label.question for s in sections)
+                sections.append(_Section(label.question, i, repeat=repeat and label.method is Method.MARKER))
+            elif label.method is Method.MARKER and sections[-1].pieces:
+                # The same label again after an answer (`5.)` twice): maybe the next question's.
+                sections.append(_Section(label.question, i, repeat=True))
         if p.substantive:
             sections[-1].pieces.append(i)
+    _resolve_repeats(sections, pieces, questions, order)
     labelled = {s.owner for s in sections if s.owner is not None}
     label_text: dict[str, str] = {}
     for s in sections:
@@ -183,7 +190,9 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
                 reason = f"labelled by {lp.label.detail}"
             else:
                 reason = f"follows {lp.label.detail} ({_describe_piece(sub, lp)})"
-            placement[i] = _Placement(s.owner, lp.label.method, reason)
+            if s.moved:
+                reason += f", {s.moved}"
+            placement[i] = _Placement(s.owner, Method.CONTENT if s.moved else lp.label.method, reason)
 
     # 2. Questions without a label: align them with the pieces around them.
     unmarked = [q for q in questions if q.id not in labelled]
@@ -233,6 +242,43 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
                     placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")
 
     return _answers(sub, pieces, questions, placement, label_text)
+
+
+def _fit(pieces: list[Piece], idx: Sequence[int], q: QuestionRef) -> float:
+    """How well these pieces answer q: code by its content, prose by the question's words it uses."""
+    words = _content_words(" ".join((q.text, *q.aliases)))
+    total = 0.0
+    for i in idx:
+        p = pieces[i]
+        if p.has_code:
+            total += content_score(p, q)
+        if p.has_prose and words:
+            text = " ".join(c.text for c in p.contents if c.kind is not None).lower()
+            total += 0.5 * sum(1 for w in words if w in text) / len(words)
+    return total
+
+
+def _resolve_repeats(sections: list[_Section], pieces: list[Piece], questions: Sequence[QuestionRef],
+                     order: Mapping[str, int]) -> None:
+    """A label that repeats a question number (`5.)` twice, and no `6.` anywhere) may be the next
+    question's, mis-numbered: it is, when that question has no label of its own and what follows
+    the repeated label fits it better than the question the number names."""
+    for s in sections:
+        if not s.repeat or s.owner is None or not s.pieces:
+            continue
+        labelled = {t.owner for t in sections if t.owner is not None}
+        k = order[s.owner]
+        later = questions[k + 1 :]
+        cand = later[0] if later and later[0].id not in labelled else None
+        if cand is None:
+            continue
+        owner = next(q for q in questions if q.id == s.owner)
+        mine, theirs = _fit(pieces, s.pieces, owner), _fit(pieces, s.pieces, cand)
+        if theirs > mine:
+            s.moved = (f"a second {owner.id} label; {cand.id} has no label of its own and what follows fits "
+                       f"{cand.id} better than {owner.id} by content ({theirs:.2f} against {mine:.2f}), so it answers "
+                       f"{cand.id}")
+            s.owner = cand.id
 
 
 def _runs(unmarked: list[QuestionRef], order: Mapping[str, int]) -> list[list[QuestionRef]]:

@@ -19,7 +19,7 @@ _DECOR = r"(?:\s|\#|>|\*|_|<[a-zA-Z][^>]{0,30}>|'''|\"\"\"|[\"'`(\[])*"
 _AFTER = r"(?=$|[\s.):\-=\]*_<,;/'\"!?|])"
 LABEL = re.compile(
     rf"""^{_DECOR}(?:
-        (?:q|que|ques|question|questions)\s*(?:no\.?|number|\#)?\s*[-.:_]?\s*(?P<q>\d{{1,2}}){_AFTER} |
+        (?:q|que|ques|question|questions)\s*(?:no\.?|number|\#)?\s*[-.:_]{{0,3}}\s*(?P<q>\d{{1,2}}){_AFTER} |
         (?:ans|answer|answers|solution|sol)\s*(?:no\.?|number|to\s+q(?:uestion)?\.?|\#)?\s*(?:[-_#.]|=)?\s*
             (?P<a>\d{{1,2}}){_AFTER} |
         a(?P<short>\d{{1,2}})(?=[.):])
@@ -30,6 +30,9 @@ LABEL = re.compile(
 ANSWER_VARIABLE = re.compile(r"^(?:ans|answer|question|q|sol)_?(?P<n>\d{1,2})\s*=\s*[rRbBuUfF]{0,2}['\"]", re.I)
 # Answer openers that carry no number: "Ans:", "Ans-", "Answer:-", "A:" (stripped from prose).
 ANSWER_OPENER = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:ans(?:wer)?s?|sol(?:ution)?)\s*[-:=.)]+\s*(?:\*\*)?\s*", re.I)
+# A bare question number: `3.`, `3)`, `(3)`, `3.)` alone on its line, or fused onto code (`6.import x`).
+BARE_NUMBER = re.compile(r"^\(?(?P<n>\d{1,2})\s*(?:\.\)|[.)])\s*(?P<after>.*)$")
+_STATEMENT = re.compile(r"^(import|from|def|class|if|for|while|with|try|async)\b")
 _TAGS = re.compile(r"<[^>]{1,40}>")
 _WORD = re.compile(r"[a-z0-9]+")
 
@@ -55,13 +58,27 @@ def find_label(line: str, *, in_code: bool) -> LabelHit | None:
             return None
     m = LABEL.match(stripped)
     if not m:
-        return None
+        return _bare_number(stripped)
     number = int(m.group("q") or m.group("a") or m.group("short"))
     if number == 0:
         return None
     after = m.group("after")
     marker = stripped[: len(stripped) - len(after)].strip()
     return LabelHit(number, marker, after)
+
+
+def _bare_number(stripped: str) -> LabelHit | None:
+    """`3.` alone on its line, or `6.import multiprocessing`: a numbered list item is neither."""
+    from grader.pysource import code_line_score, compiles
+
+    m = BARE_NUMBER.match(stripped)
+    if m is None or int(m.group("n")) == 0:
+        return None
+    after = m.group("after")
+    # Fused onto code only when a statement follows: `1.run()` in a numbered list is not a label.
+    if after.strip() and not (_STATEMENT.match(after) and code_line_score(after) and not compiles(stripped)):
+        return None
+    return LabelHit(int(m.group("n")), stripped[: len(stripped) - len(after)].strip(), after)
 
 
 def _not_code(line: str) -> bool:

@@ -44,6 +44,7 @@ class QuestionRef:
     kind: str  # "written" or "code"
     aliases: tuple[str, ...] = ()
     code_patterns: tuple[str, ...] = ()  # regexes: code that answers this question
+    patterns: tuple[str, ...] = ()  # regexes: a line that states this question (its text in other words)
 
 
 @dataclass
@@ -112,7 +113,16 @@ def _label_for(line: str, in_code: bool, questions: Sequence[QuestionRef],
         q = next(q for q in questions if q.id == text_hit.question)
         return Label(q.id, q.number, Method.QUESTION_TEXT,
                      f"copied question text ({round(text_hit.score * 100)}% match)"), None
+    # The rubric's `patterns`: the question stated in other words. Only one question may match.
+    matched = [(q, p) for q in questions for p in q.patterns if re.search(p, line, re.IGNORECASE)] \
+        if _STATES_A_QUESTION.match(line) or line.rstrip().endswith("?") else []
+    if matched and len({q.id for q, _ in matched}) == 1:
+        q, pattern = matched[0]
+        return Label(q.id, q.number, Method.QUESTION_TEXT, f"question text matching {q.id}'s pattern {pattern!r}"), None
     return None
+
+
+_STATES_A_QUESTION = re.compile(r"^\W*(write|create|how|what|why|explain|describe|implement|show|give)\b", re.I)
 
 
 def _is_question_line(line: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
@@ -224,6 +234,10 @@ def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | Non
     if not body.strip():
         return [Content(None, "")]
     if kind is CellKind.CODE:
+        fused = hit is not None and not dropped and code_line_score(hit.rest.lstrip(" .):-="))
+        if hit is not None and fused and not compiles(text) and compiles(body):
+            return [Content(PartKind.CODE, body, notes=[
+                f"the label {hit.marker!r} is fused onto the first code line: read as a label, the rest as code"])]
         return [_classify_code(text, body, dropped)]
     return _classify_markdown(text, body, dropped)
 

@@ -55,3 +55,15 @@ def test_copied_question_text_is_recognised_and_told_apart() -> None:
 def test_an_answer_is_not_question_text() -> None:
     assert question_text_match("Multiprocessing in Python refers to running several processes at once.",
                                QUESTIONS) is None
+
+
+def test_bare_numbers_are_labels_alone_or_fused_onto_a_statement_but_not_list_items() -> None:
+    from grader.locate.labels import find_label
+
+    assert find_label("3.", in_code=False) is not None and find_label("5.)", in_code=False) is not None
+    hit = find_label("6.import multiprocessing", in_code=True)
+    assert hit is not None and hit.number == 6 and hit.rest == "import multiprocessing"
+    assert find_label("QUESTION:-3.", in_code=False) is not None
+    assert find_label("1.run()", in_code=False) is None  # a numbered list of methods
+    assert find_label("1. Multiple processes have their own memory", in_code=False) is None
+    assert find_label("3.", in_code=True) is None  # `3.` is a float in code

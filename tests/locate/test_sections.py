@@ -1,0 +1,57 @@
+"""Sections: repeated or mis-numbered labels, the rubric's `patterns`, labels fused onto code."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from grader.answers import Method
+from grader.load import load
+from grader.locate import locate
+from grader.pysource import compiles
+from tests.locate.helpers import located, questions
+
+FILES = Path(__file__).resolve().parent.parent / "load" / "files"
+
+
+def test_a_second_q5_label_holding_q6_code_is_resolved_by_content() -> None:
+    _, answers = located(FILES / "repeated_label.txt")
+    q5, q6 = answers["Q5"], answers["Q6"]
+    assert "Pool" in q5.code_parts()[0].text and len(q5.code_parts()) == 1
+    assert q6.method is Method.CONTENT and "Process(target=show" in q6.code_parts()[0].text
+    assert "a second Q5 label; Q6 has no label of its own" in q6.reason
+
+
+def test_a_repeated_label_stays_when_the_next_question_has_its_own(tmp_path: Path) -> None:
+    text = (FILES / "repeated_label.txt").read_text() + "\n6.)\nprint('no processes here')\n"
+    path = tmp_path / "sheet.txt"
+    path.write_text(text)
+    _, answers = located(path)
+    assert len(answers["Q5"].code_parts()) == 2  # two tries at Q5: both stay Q5's
+    assert answers["Q6"].code_parts()[0].text == "print('no processes here')"
+
+
+def test_the_rubrics_patterns_change_placement() -> None:
+    sub = load(FILES / "paraphrased_question.md")
+    with_patterns = {a.question: a for a in locate(sub, questions())}
+    without = {a.question: a for a in locate(sub, [replace(q, patterns=()) for q in questions()])}
+    heading = 2  # "### Show four processes at work, each with its own number"
+    assert with_patterns["Q6"].marker_cell == heading and with_patterns["Q6"].method is Method.QUESTION_TEXT
+    assert "matching Q6's pattern" in with_patterns["Q6"].reason
+    assert without["Q6"].marker_cell is None and without["Q6"].method is Method.POSITION
+    assert heading in without["Q5"].cells  # the paraphrased question is read as Q5's prose
+
+
+def test_a_label_fused_onto_code_in_a_notebook_cell(tmp_path: Path) -> None:
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "Ans3.import multiprocessing\ndef f():\n    print('hi')\nif __name__ == '__main__':\n"
+                   "    p = multiprocessing.Process(target=f)\n    p.start()\n    p.join()\n"}]}
+    path = tmp_path / "fused.ipynb"
+    path.write_text(json.dumps(nb))
+    _, answers = located(path)
+    part = answers["Q3"].code_parts()[0]
+    assert part.text.startswith("import multiprocessing") and compiles(part.text)
+    assert any("'Ans3' is fused onto the first code line" in n for n in part.notes)
+    assert answers["Q3"].method is Method.MARKER
