@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import ast
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +28,10 @@ from grader.checks.context import DEFAULT_VARIANT
 from grader.errors import SubmissionError
 from grader.load import load
 from grader.locate import cells_named, locate, questions_from_rubric
+from grader.outcome import AttemptOutcome, CellView, CheckOutcome, QuestionOutcome, SubmissionOutcome
 from grader.program import Program, build_program
 from grader.rubric.load import variants_needed
-from grader.rubric.model import Question, QuestionType, Rubric
+from grader.rubric.model import CheckSpec, Question, QuestionType, Rubric
 from grader.rubric.overrides import AnswerRef, Overrides
 from grader.rubric.scoring import QuestionScore, SubmissionScore, score_question, score_submission
 from grader.submission import Submission
@@ -154,6 +155,56 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
                for q, a in zip(rubric.questions, answers, strict=True)]
     score = score_submission(rubric, submission.name, [r.score for r in results], overrides)
     return Result(submission.name, path, score, submission, results, seconds=time.monotonic() - start)
+
+
+def outcome_of(result: Result, rubric: Rubric, *, submission_id: str | None = None,
+               digest: str = "") -> SubmissionOutcome:
+    """The results model of a graded submission: what every output reads."""
+    from grader.rubric.load import check_variants
+
+    sub = result.submission
+    cells = tuple(CellView(c.index, c.kind.value, c.source, c.output, sub.describe_cell(c.index), c.origin.to_json())
+                  for c in sub.cells) if sub is not None else ()
+    questions: list[QuestionOutcome] = []
+    limits: set[str] = set()
+    for question, qscore in zip(rubric.questions, result.score.questions, strict=True):
+        qr = result.question(question.id)
+        specs = {c.id: c for c in question.checks}
+
+        def checks(verdicts: Iterable[Verdict], specs: Mapping[str, CheckSpec] = specs) -> tuple[CheckOutcome, ...]:
+            return tuple(CheckOutcome.of(v, type=specs[v.check].type, hidden=specs[v.check].hidden)
+                         for v in verdicts)
+
+        readers: dict[str, list[str]] = {}
+        for spec in question.checks:
+            for variant in check_variants(spec):
+                readers.setdefault(variant, []).append(spec.id)
+        attempts = []
+        for a in (qr.attempts if qr is not None else []):
+            label = sub.describe_cell(a.program.cell) if sub is not None else ""
+            attempts.append(AttemptOutcome(a.program.attempt + 1, a.program.cell, label, a.program.source,
+                                           a.program.answer_first_line, a.points, dict(a.traces),
+                                           checks(a.verdicts), {v: tuple(ids) for v, ids in readers.items()},
+                                           tuple(a.program.notes)))
+        if qr is not None and qr.attempts:
+            for trace in qr.attempts[qr.graded or 0].traces.values():
+                limits.update(trace.limits_hit)
+                if trace.limit:
+                    limits.add(trace.limit)
+        answer = qr.answer if qr is not None else None
+        questions.append(QuestionOutcome(
+            question.id, question.text, question.type.value, question.points, qscore.answered,
+            checks(qscore.verdicts),
+            found_by=answer.method.value if answer is not None and answer.method else None,
+            reason=answer.reason if answer is not None else "",
+            cells=tuple(answer.cells) if answer is not None and answer.answered else (),
+            location=answer.location(sub) if answer is not None and sub is not None and answer.answered else None,
+            attempts=tuple(attempts), graded=(qr.graded or 0) if qr is not None and qr.attempts else None,
+            code_parts=len(answer.code_parts()) if answer is not None else 0, override=qscore.override))
+    return SubmissionOutcome(submission_id or result.name, result.path, rubric.id, rubric.max_score, tuple(questions),
+                             result.error, sub.format.value if sub is not None else None,
+                             tuple(sub.notes) if sub is not None else (), cells, result.seconds, digest,
+                             tuple(sorted(limits)))
 
 
 def result_json(result: Result, *, student: bool = False) -> dict[str, Any]:

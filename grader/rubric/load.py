@@ -152,12 +152,12 @@ def ensure_gradable(rubric: Rubric, registry: Registry | None = None) -> None:
         raise RubricError(missing)
 
 
+def check_variants(check: CheckSpec, registry: Registry | None = None) -> frozenset[str]:
+    """The run variants ("default", "spawn", ...) one check reads."""
+    check_type = (registry if registry is not None else default_registry()).get(check.type)
+    return check_type.variants_for(check.params) if check_type is not None else frozenset()
+
+
 def variants_needed(question: Question, registry: Registry | None = None) -> frozenset[str]:
-    """The run variants ("default", "spawn", ...) the question's checks read: what to run."""
-    registry = registry if registry is not None else default_registry()
-    needed: set[str] = set()
-    for c in question.checks:
-        check_type = registry.get(c.type)
-        if check_type is not None:
-            needed |= check_type.variants_for(c.params)
-    return frozenset(needed)
+    """The run variants the question's checks read: what to run."""
+    return frozenset().union(*(check_variants(c, registry) for c in question.checks))

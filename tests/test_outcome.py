@@ -1,0 +1,83 @@
+"""The results model: one JSON form, the student view, re-scoring through the scoring code."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.checks.verdict import Verdict
+from grader.outcome import SCHEMA, AttemptOutcome, CheckOutcome, QuestionOutcome, SubmissionOutcome
+from grader.rubric.overrides import Override
+from grader.trace import Capture, Line, Trace
+
+
+def check(id: str, verdict: Verdict, points: float, *, hidden: bool = False) -> CheckOutcome:
+    return CheckOutcome.of(verdict.stamped(id, points), type="runs", hidden=hidden)
+
+
+def trace(text: str) -> Trace:
+    return Trace(exit_code=0, stdout=Capture(text + "\n", len(text) + 1),
+                 lines=(Line(pid=10, stream="stdout", text=text, t=0.01),))
+
+
+@pytest.fixture()
+def outcome() -> SubmissionOutcome:
+    visible = check("four_processes", Verdict.passed("Four processes.", {"line": 7, "children": [{"line": 9}]}), 6)
+    secret = check("secret_probe", Verdict.failed("The hidden probe failed."), 4, hidden=True)
+    review = check("concepts", Verdict.failed("Other words.", review="uses other words"), 5)
+    attempt = AttemptOutcome(1, 3, "code cell 3", "import os\nprint(1)\n", 2, 6.0,
+                             {"default": trace("visible run"), "spawn": trace("hidden run")},
+                             (visible, secret), {"default": ("four_processes",), "spawn": ("secret_probe",)})
+    q6 = QuestionOutcome("Q6", "Four processes", "code", 10, True, (visible, secret), "marker",
+                         "follows '# Q6'", (3,), {"cells": [3]}, (attempt,), 0, 1)
+    q1 = QuestionOutcome("Q1", "What is it?", "written", 5, True, (review,))
+    return SubmissionOutcome("sec1/hw.ipynb", "/x/sec1/hw.ipynb", "mp", 15, (q1, q6), format="ipynb",
+                             digest="d1", limits_hit=("wall",))
+
+
+def test_the_json_form_round_trips_exactly(outcome: SubmissionOutcome) -> None:
+    data = json.loads(json.dumps(outcome.to_json(), allow_nan=False))
+    assert data["schema"] == SCHEMA
+    again = SubmissionOutcome.from_json(data)
+    assert again.to_json() == data
+    assert again.question("Q6").attempts[0].runs["default"] == outcome.question("Q6").attempts[0].runs["default"]
+
+
+def test_a_record_of_another_format_is_refused(outcome: SubmissionOutcome) -> None:
+    data = outcome.to_json() | {"schema": "grader.outcome/0"}
+    with pytest.raises(ValueError, match=r"not a grader\.outcome/1 record"):
+        SubmissionOutcome.from_json(data)
+
+
+def test_scores_come_from_the_checks_and_review_flags(outcome: SubmissionOutcome) -> None:
+    assert outcome.question("Q6").score == 6 and outcome.question("Q1").score == 0
+    assert outcome.score == 6 and outcome.needs_review
+    assert outcome.question("Q6").checks[0].lines == (7, 9)
+
+
+def test_an_override_rescores_without_running_and_settles_the_review(outcome: SubmissionOutcome) -> None:
+    rescored = outcome.with_overrides({"Q1": Override(score=4, comment="fine, other words")})
+    assert rescored.question("Q1").score == 4 and rescored.question("Q1").graded_score == 0
+    assert rescored.score == 10 and not rescored.needs_review
+    back = rescored.with_overrides({})
+    assert back.score == outcome.score and back.needs_review
+
+
+def test_the_student_view_has_no_trace_of_a_hidden_check(outcome: SubmissionOutcome) -> None:
+    student = outcome.student_view()
+    text = json.dumps(student.to_json())
+    assert "secret_probe" not in text and "hidden probe" not in text and "hidden run" not in text
+    assert "visible run" in text
+    assert student.score == outcome.score  # hidden checks still count
+    q6 = student.question("Q6")
+    assert q6.graded_score == outcome.question("Q6").graded_score
+    assert all(not c.evidence for c in q6.checks) and not student.needs_review
+    assert "uses other words" not in text  # review notes are for the TA
+
+
+def test_the_summary_keeps_scores_but_no_runs_or_cells(outcome: SubmissionOutcome) -> None:
+    summary = outcome.summary()
+    assert summary.score == outcome.score and summary.limits_hit == ("wall",)
+    assert not summary.cells and not summary.question("Q6").attempts[0].runs
+    assert "visible run" not in json.dumps(summary.to_json())
