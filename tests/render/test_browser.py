@@ -90,41 +90,55 @@ def css(driver: Any, selector: str) -> list[Any]:
     return list(driver.find_elements(By.CSS_SELECTOR, selector))
 
 
+# What a page shows, read in one call (a round trip per element would take seconds per page).
+SUMMARY_JS = """
+const all = (root, sel) => Array.from(root.querySelectorAll(sel));
+const total = document.querySelector('#total-score');
+return {
+  score: total && parseFloat(total.dataset.score), score_text: total && total.innerText,
+  details: !!document.querySelector('#details-link'),
+  trace_links: all(document, 'a.trace-link').map(a => a.getAttribute('href')),
+  questions: all(document, 'section.question').map(q => ({
+    id: q.dataset.question,
+    checks: all(q, 'tr.check').map(r => r.dataset.check),
+    messages: all(q, 'tr.check .check-message').map(m => m.innerText),
+    runs: all(q, '.run').map(run => ({
+      variant: run.dataset.variant,
+      status: run.querySelector('.run-status').innerText,
+      data_lanes: run.querySelector('svg.timeline').getAttribute('data-lanes'),
+      lanes: all(run, 'svg.timeline g.lane').map(g => parseInt(g.dataset.pid)),
+      heads: all(run, 'th.lane-head').map(h => h.dataset.pid).filter(p => p).map(p => parseInt(p)),
+    })),
+  })),
+};
+"""
+
+
 @pytest.mark.parametrize("view", ["ta", "student"])
 def test_submission_pages(site: Site, driver: Any, view: str) -> None:
     for sub in site.outcomes.values():
         student, ta = page_paths(sub.id)
         load(driver, site.out / (ta if view == "ta" else student))
+        page = driver.execute_script(SUMMARY_JS)
         shown = sub if view == "ta" else sub.student_view()
-        total = css(driver, "#total-score")[0]
-        assert float(total.get_attribute("data-score")) == sub.score
-        assert total.text.split()[0] == f"{sub.score:g}"
-        sections = css(driver, "section.question")
-        assert [s.get_attribute("data-question") for s in sections] == [q.id for q in shown.questions]
-        for q in shown.questions:
-            rows = css(driver, f"#q-{q.id} tr.check")
-            assert [r.get_attribute("data-check") for r in rows] == [c.id for c in q.checks]
-            messages = [m.text for m in css(driver, f"#q-{q.id} tr.check .check-message")]
-            assert messages == [" ".join(c.message.split()) for c in q.checks]
-            runs = css(driver, f"#q-{q.id} .run")
+        assert page["score"] == sub.score and page["score_text"].split()[0] == f"{sub.score:g}"
+        assert [q["id"] for q in page["questions"]] == [q.id for q in shown.questions]
+        for q, seen in zip(shown.questions, page["questions"], strict=True):
+            assert seen["checks"] == [c.id for c in q.checks]
+            assert seen["messages"] == [" ".join(c.message.split()) for c in q.checks]
             expected = [t for a in q.attempts for t in a.runs.values()]
-            assert len(runs) == len(expected)
-            for run, trace in zip(runs, expected, strict=True):
-                procs = shown_processes(trace, include_internal=view == "ta")
-                svg = run.find_element("css selector", "svg.timeline")
-                lanes = svg.find_elements("css selector", "g.lane")
-                assert [int(g.get_attribute("data-pid")) for g in lanes] == [p.pid for p in procs]
-                assert svg.get_attribute("data-lanes") == str(len(procs))
-                heads = run.find_elements("css selector", "th.lane-head")
-                printed = {ln.pid for ln in trace.lines}
-                assert {int(h.get_attribute("data-pid")) for h in heads if h.get_attribute("data-pid")} >= \
-                    {pid for pid in printed if pid is not None}
+            assert len(seen["runs"]) == len(expected)
+            for run, trace in zip(seen["runs"], expected, strict=True):
+                procs = [p.pid for p in shown_processes(trace, include_internal=view == "ta")]
+                assert run["lanes"] == procs and run["data_lanes"] == str(len(procs))  # one lane per process
+                assert set(run["heads"]) >= {ln.pid for ln in trace.lines if ln.pid is not None}
                 if trace.timed_out:
-                    assert "limit" in run.find_element("css selector", ".run-status").text
+                    assert "limit" in run["status"]
         if view == "ta":
-            assert css(driver, "#details-link")
-            assert all((site.out / "report" / a.get_attribute("href").split("/report/", 1)[1]).is_file()
-                       for a in css(driver, "a.trace-link"))
+            assert page["details"]
+            assert page["trace_links"] and all((site.out / "report" / href).is_file() for href in page["trace_links"])
+        else:
+            assert not page["details"] and not page["trace_links"]
         shot(driver, f"{view}-{sub.id.replace('/', '-')}")
 
 
@@ -186,3 +200,16 @@ def test_pages_fit_a_phone(site: Site, driver: Any) -> None:
             shot(driver, f"phone-{Path(page).name.removesuffix('.html')}", 390)
     finally:
         driver.set_window_size(1280, 900)
+
+
+def test_the_browser_would_see_a_request_and_a_console_error(tmp_path: Path, driver: Any) -> None:
+    """The two guards above can fail: a page that fetches and logs an error is caught by both."""
+    bad = tmp_path / "bad.html"
+    bad.write_text('<!DOCTYPE html><title>bad</title><img src="http://127.0.0.1:9/pixel.png">'
+                   '<script>console.error("broken on purpose")</script>')
+    driver.get("about:blank")
+    browser.requests_made(driver)
+    browser.console_errors(driver)
+    driver.get(bad.as_uri())
+    assert "http://127.0.0.1:9/pixel.png" in browser.requests_made(driver)
+    assert any("broken on purpose" in e for e in browser.console_errors(driver))
