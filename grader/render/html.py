@@ -30,7 +30,7 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
-from grader.outcome import AttemptOutcome, CellView, QuestionOutcome, SubmissionOutcome
+from grader.outcome import AttemptOutcome, CellView, QuestionOutcome, SubmissionOutcome, humanize
 from grader.render.common import clean, colours, end_words, failed, how_made, short_label, shown_processes
 from grader.render.timeline import timeline_svg
 from grader.trace import Line, Trace
@@ -68,6 +68,7 @@ def environment() -> Environment:
     env.filters["pts"] = points
     env.filters["pct"] = lambda part, whole: 0 if not whole else max(0, min(100, round(100 * part / whole)))
     env.filters["secs"] = seconds
+    env.filters["humanize"] = humanize
     return env
 
 
@@ -164,7 +165,7 @@ def _short_value(value: Any, limit: int = 200) -> str:
                                                                        else "")
         text = text or "none"
     elif isinstance(value, dict) and all(not isinstance(v, (dict, list)) for v in value.values()):
-        text = "; ".join(f"{k}: {_short_value(v, 40)}" for k, v in list(value.items())[:12])
+        text = "none" if not value else "; ".join(f"{k}: {_short_value(v, 40)}" for k, v in list(value.items())[:12])
     else:
         text = f"{len(value)} record{'s' if len(value) != 1 else ''}" if isinstance(value, (list, dict)) else str(value)
     text = clean(text).replace("\n", " ")

@@ -1,0 +1,58 @@
+"""Make the README's screenshots: `python -m tests.render.docs_screenshots` (about 30 s).
+
+Grades the example submissions for real with the default rubric, writes every page into a
+temporary folder, and photographs the class overview (docs/img/overview.png) and one question
+of a TA page (docs/img/report.png) in the same headless Chromium the browser test uses.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from grader.grade import grade_submission, outcome_of
+from grader.render.write import page_paths, write_reports
+from grader.rubric.load import load_rubric
+from tests.conftest import EXAMPLES, ROOT, RUBRIC
+from tests.render import browser
+from tests.render.books import gradebook_of
+
+IMG = ROOT / "docs" / "img"
+REPORT = ("004", "Q6")  # four processes started and joined one by one: the timeline's staircase
+
+
+def element_shot(driver: Any, selector: str, path: Path, width: int) -> None:
+    """A screenshot of one element, the window made tall enough to hold all of it."""
+    height = driver.execute_script(f"return document.querySelector('{selector}').getBoundingClientRect().height")
+    driver.set_window_size(width, int(height) + 200)
+    element = driver.find_element("css selector", selector)
+    driver.execute_script("arguments[0].scrollIntoView()", element)
+    element.screenshot(str(path))
+
+
+def main() -> int:
+    reason = browser.available()
+    if reason:
+        print(f"cannot take screenshots: {reason}", file=sys.stderr)
+        return 1
+    rubric = load_rubric(RUBRIC)
+    outcomes = [outcome_of(grade_submission(str(p), rubric), rubric, submission_id=p.name)
+                for p in sorted(EXAMPLES.iterdir())]
+    IMG.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        write_reports(out, gradebook_of(rubric, outcomes), outcomes)
+        sub = next(o for o in outcomes if o.id.startswith(REPORT[0]))
+        with browser.chromium(1200, 900) as driver:
+            driver.get((out / "index.html").as_uri())
+            browser.full_screenshot(driver, IMG / "overview.png", 1200)
+            driver.get((out / page_paths(sub.id)[1]).as_uri())
+            element_shot(driver, f"#q-{REPORT[1]}", IMG / "report.png", 1100)
+    print(f"wrote {IMG / 'overview.png'} and {IMG / 'report.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
