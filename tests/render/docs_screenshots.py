@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from grader.grade import grade_submission, outcome_of
+from grader.outcome import SubmissionOutcome
+from grader.render.html import static
+from grader.render.timeline import timeline_svg
 from grader.render.write import page_paths, write_reports
 from grader.rubric.load import load_rubric
 from tests.conftest import EXAMPLES, ROOT, RUBRIC
@@ -21,6 +24,8 @@ from tests.render.books import gradebook_of
 
 IMG = ROOT / "docs" / "img"
 REPORT = ("004", "Q6")  # four processes started and joined one by one: the timeline's staircase
+CONTRAST = (("000", "Q6", "Four processes that ran at the same time (000, Q6)"),
+            ("004", "Q6", "Four processes started and joined one by one (004, Q6)"))
 
 
 def element_shot(driver: Any, selector: str, path: Path, width: int) -> None:
@@ -30,6 +35,20 @@ def element_shot(driver: Any, selector: str, path: Path, width: int) -> None:
     element = driver.find_element("css selector", selector)
     driver.execute_script("arguments[0].scrollIntoView()", element)
     element.screenshot(str(path))
+
+
+def contrast_page(outcomes: list[SubmissionOutcome]) -> str:
+    """Two timelines, one above the other: concurrent and one by one."""
+    parts = []
+    for prefix, qid, caption in CONTRAST:
+        sub = next(o for o in outcomes if o.id.startswith(prefix))
+        q = sub.question(qid)
+        attempt = q.graded_attempt if q is not None else None
+        if attempt is None or "default" not in attempt.runs:
+            raise SystemExit(f"{sub.id} {qid} has no graded run to draw")
+        parts.append(f"<h3>{caption}</h3>{timeline_svg(attempt.runs['default'])}")
+    return (f"<!DOCTYPE html><meta charset=utf-8><style>{static('report.css')}</style>"
+            f"<main id=timelines style='padding:8px 16px'>{''.join(parts)}</main>")
 
 
 def main() -> int:
@@ -50,7 +69,10 @@ def main() -> int:
             browser.full_screenshot(driver, IMG / "overview.png", 1200)
             driver.get((out / page_paths(sub.id)[1]).as_uri())
             element_shot(driver, f"#q-{REPORT[1]}", IMG / "report.png", 1100)
-    print(f"wrote {IMG / 'overview.png'} and {IMG / 'report.png'}")
+            (out / "timelines.html").write_text(contrast_page(outcomes))
+            driver.get((out / "timelines.html").as_uri())
+            element_shot(driver, "#timelines", IMG / "timelines.png", 960)
+    print(f"wrote {IMG / 'overview.png'}, {IMG / 'report.png'} and {IMG / 'timelines.png'}")
     return 0
 
 
