@@ -20,7 +20,6 @@ import ast
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from grader.answers import Answer
 from grader.checks import CheckContext, Verdict, run_checks
@@ -133,17 +132,18 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
 
 def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None = None, runner: Runner | None = None,
                      encoding: str | None = None, max_attempts: int = MAX_ATTEMPTS,
-                     mapping: Mapping[str, AnswerRef] | None = None) -> Result:
+                     mapping: Mapping[str, AnswerRef] | None = None, name: str | None = None) -> Result:
     """Grade one submission file or folder. Never raises for a bad submission.
 
-    `mapping` is a TA's answer locations for this submission (from the overrides file).
+    `mapping` is a TA's answer locations for this submission (from the overrides file); `name`
+    its id in the batch (default: the file or folder name).
     """
     if runner is None:
         from grader.sandbox import run_program
 
         runner = run_program
     start = time.monotonic()
-    name = path.rstrip("/").rsplit("/", 1)[-1]
+    name = name or path.rstrip("/").rsplit("/", 1)[-1]
     try:
         submission = load(path, encoding=encoding)
     except SubmissionError as exc:
@@ -153,8 +153,8 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
     answers = locate(submission, questions_from_rubric(rubric), chosen)
     results = [grade_question(submission, q, a, runner, max_attempts)
                for q, a in zip(rubric.questions, answers, strict=True)]
-    score = score_submission(rubric, submission.name, [r.score for r in results], overrides)
-    return Result(submission.name, path, score, submission, results, seconds=time.monotonic() - start)
+    score = score_submission(rubric, name, [r.score for r in results], overrides)
+    return Result(name, path, score, submission, results, seconds=time.monotonic() - start)
 
 
 def outcome_of(result: Result, rubric: Rubric, *, submission_id: str | None = None,
@@ -205,26 +205,3 @@ def outcome_of(result: Result, rubric: Rubric, *, submission_id: str | None = No
                              result.error, sub.format.value if sub is not None else None,
                              tuple(sub.notes) if sub is not None else (), cells, result.seconds, digest,
                              tuple(sorted(limits)))
-
-
-def result_json(result: Result, *, student: bool = False) -> dict[str, Any]:
-    """The submission's entry in results.json: scores, verdicts, where each answer was found."""
-    data = result.score.to_json(student=student)
-    for qdata in data["questions"]:
-        qr = result.question(qdata["id"])
-        if qr is None or result.submission is None:
-            qdata["location"] = None
-            continue
-        qdata["location"] = qr.answer.location(result.submission) if qr.answer.answered else None
-        if not student:
-            qdata["found_by"] = qr.answer.method.value if qr.answer.method else None
-            qdata["reason"] = qr.answer.reason
-            if qr.attempts:
-                graded = qr.attempts[qr.graded or 0]
-                qdata["attempt"] = {"graded": (qr.graded or 0) + 1, "of": len(qr.answer.code_parts()),
-                                    "cell": result.submission.describe_cell(graded.program.cell)}
-    for qdata in data["questions"]:
-        # Evidence carries pids and times: it lives in the per-submission details, not here.
-        for check in qdata["checks"]:
-            check.pop("evidence", None)
-    return data

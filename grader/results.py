@@ -1,122 +1,194 @@
-"""Writing a batch's results: results.json (the stable summary) and one details file per submission.
+"""The output folder's JSON files, written from the results model and read back from disk.
 
-results.json holds what a course imports: per submission its score, error, and per question
-the score, whether it was answered, where the answer was found and why, and each check's status,
-score and message. It is the same from one grading to the next, apart from the `seconds` timing
-fields: everything that depends on pids or times (the checks' evidence, the Traces) goes to
-`details/<submission>.json`, which the reports read.
+- `details/<file>.json`: one submission's full `SubmissionOutcome` (cells, attempts, Traces, the
+  checks' evidence). It is the record of truth: written once, atomically, as soon as the
+  submission is graded, so a batch that stops (Ctrl-C, a crash) keeps every finished submission,
+  and `--resume` and `rescore` rebuild everything else from these files.
+- `results.json`: the summary a course imports, built from every details file in the folder
+  (so grading into an existing folder merges by submission id). It is the same from one grading
+  to the next apart from the `seconds` fields: nothing in it depends on pids or times.
+
+Writes never follow a symlink planted in the output folder: files are written to a fresh
+temporary name (O_EXCL | O_NOFOLLOW) and renamed over the target, which replaces a link
+instead of writing through it, and the folders written into must be real folders.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 import re
-from collections.abc import Sequence
+import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from grader import __version__
-from grader.grade import Result, result_json
+from grader.errors import GraderError
+from grader.outcome import SCHEMA, Gradebook, QuestionInfo, SubmissionOutcome
 from grader.rubric.model import Rubric
-from grader.rubric.overrides import Overrides
+
+DETAILS = "details"
 
 
 def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "submission"
 
 
-def results_json(rubric: Rubric, results: Sequence[Result]) -> dict[str, Any]:
-    return {
-        "grader": {"version": __version__},
-        "rubric": rubric.to_json() | {"title": rubric.title},
-        "submissions": [result_json(r) | {"seconds": round(r.seconds, 2)} for r in results],
-    }
+def file_stem(submission_id: str) -> str:
+    """A file name for a submission id, unique per id: ids that are not already safe names
+    (`sec1/hw.ipynb`) get a short hash so that `sec1/hw.ipynb` and `sec1_hw.ipynb` never meet."""
+    safe = safe_name(submission_id)
+    if safe == submission_id:
+        return safe
+    return f"{safe}-{hashlib.sha256(submission_id.encode()).hexdigest()[:8]}"
 
 
-def details_json(result: Result) -> dict[str, Any]:
-    """Everything about one submission: cells, answers, programs, traces and the checks' evidence."""
-    sub = result.submission
-    data: dict[str, Any] = {"submission": result.name, "path": result.path, "error": result.error,
-                            "score": result.score.to_json(), "format": sub.format.value if sub else None,
-                            "notes": sub.notes if sub else [], "cells": [c.to_json() for c in sub.cells] if sub else [],
-                            "questions": []}
-    for qr in result.questions:
-        data["questions"].append({
-            "id": qr.question.id,
-            "answer": qr.answer.to_json(sub),
-            "graded_attempt": qr.graded,
-            "attempts": [{"program": a.program.to_json(), "points": a.points,
-                          "traces": {v: t.to_json() for v, t in a.traces.items()},
-                          "verdicts": [v.to_json() for v in a.verdicts]} for a in qr.attempts],
-        })
-    return data
-
-
-def write_results(out: Path, rubric: Rubric, results: Sequence[Result]) -> dict[str, Any]:
-    out.mkdir(parents=True, exist_ok=True)
-    details = out / "details"
-    details.mkdir(exist_ok=True)
-    used: set[str] = set()
-    for r in results:
-        name = safe_name(r.name)
-        while name in used:
-            name += "_"
-        used.add(name)
-        (details / f"{name}.json").write_text(json.dumps(details_json(r), indent=1, allow_nan=False) + "\n")
-    data = results_json(rubric, results)
-    save(out, data)
-    return data
-
-
-def save(out: Path, data: dict[str, Any]) -> Path:
-    path = out / "results.json"
-    path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
+def real_dir(path: Path) -> Path:
+    """`path` as a folder to write into, created if missing; never a symlink or a file."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        path.mkdir(parents=True, exist_ok=True)
+        st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise GraderError(f"{path}: is a symbolic link; the grader does not write through links")
+    if not stat.S_ISDIR(st.st_mode):
+        raise GraderError(f"{path}: exists and is not a folder")
     return path
 
 
-def rescore(data: dict[str, Any], overrides: Overrides) -> list[str]:
-    """Apply a TA's score overrides to a results.json in place, without running anything.
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """Write `data` to `path` all at once: readers see the old file or the new one, never half."""
+    folder = real_dir(path.parent)
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    for n in range(100):
+        tmp = folder / f".{path.name}.{os.getpid()}.{n}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        except FileExistsError:
+            continue
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(raw)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        return path
+    raise GraderError(f"{folder}: cannot create a temporary file")
 
-    An override's score replaces the graded score and its comment is kept with it; a question
-    whose override was removed gets its graded score back. Answer-location overrides change what
-    runs, so they need `grader grade`: one note each. Returns the notes.
+
+def dump(data: Any) -> str:
+    return json.dumps(data, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
+
+
+# -- details: one file per submission ------------------------------------------------------------
+
+def details_path(out: Path, submission_id: str) -> Path:
+    return out / DETAILS / f"{file_stem(submission_id)}.json"
+
+
+def write_details(out: Path, outcome: SubmissionOutcome) -> Path:
+    return write_atomic(details_path(out, outcome.id), dump(outcome.to_json()))
+
+
+def read_details(path: Path) -> SubmissionOutcome:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return SubmissionOutcome.from_json(data)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GraderError(f"{path}: not a details file of this grader ({exc})") from None
+
+
+def stored(out: Path, problems: list[str] | None = None) -> Iterator[tuple[Path, SubmissionOutcome]]:
+    """Every graded submission in an output folder, one at a time (full form).
+
+    Links are never followed and a file that is not a record of this grader is passed over
+    (said in `problems`): a damaged file never stops a batch or hides the other results.
     """
-    notes: list[str] = []
-    for sub in data["submissions"]:
-        for q in sub["questions"]:
-            o = overrides.get(sub["submission"], q["id"])
-            graded = q.get("graded_score", q["score"])
-            q["override"] = o.to_json() if o is not None else None
-            q["score"] = o.score if o is not None and o.score is not None else graded
-            settled = o is not None and o.score is not None
-            q["needs_review"] = not settled and any(c.get("needs_review") for c in q["checks"])
-            if o is not None and o.answer is not None:
-                notes.append(f"{sub['submission']} {q['id']}: the answer location override needs `grader grade` "
-                             "(it changes what runs)")
-        sub["score"] = round(sum(q["score"] for q in sub["questions"]), 2)
-    return notes
+    folder = out / DETAILS
+    if not folder.is_dir() or folder.is_symlink():
+        return
+    for path in sorted(folder.glob("*.json")):
+        if path.name.startswith("."):
+            continue
+        if path.is_symlink() or not path.is_file():
+            if problems is not None:
+                problems.append(f"{path}: not a regular file, passed over")
+            continue
+        try:
+            yield path, read_details(path)
+        except GraderError as exc:
+            if problems is not None:
+                problems.append(f"{exc}; passed over")
 
 
-def score_table(data: dict[str, Any]) -> str:
+# -- results.json ----------------------------------------------------------------------------------
+
+def gradebook(rubric: Rubric, summaries: list[SubmissionOutcome]) -> Gradebook:
+    questions = tuple(QuestionInfo(q.id, q.text, q.type.value, q.points, tuple((c.id, c.hidden) for c in q.checks))
+                      for q in rubric.questions)
+    return Gradebook(rubric.id, rubric.title, rubric.version, rubric.max_score, questions,
+                     tuple(sorted(summaries, key=lambda s: s.id)), __version__)
+
+
+def summary_json(outcome: SubmissionOutcome) -> dict[str, Any]:
+    """A submission's entry in results.json."""
+    questions = []
+    for q in outcome.questions:
+        data: dict[str, Any] = {
+            "id": q.id, "score": q.score, "max_score": q.max_score, "answered": q.answered,
+            "checks": [{"id": c.id, "status": c.status, "score": c.score, "max_score": c.max_score,
+                        "message": c.message, "fraction": c.fraction, "needs_review": c.needs_review,
+                        "review_reason": c.review_reason, "hidden": c.hidden} for c in q.checks],
+            "override": q.override.to_json() if q.override else None,
+            "graded_score": q.graded_score, "needs_review": q.needs_review,
+            "location": dict(q.location) if q.location is not None else None,
+            "found_by": q.found_by, "reason": q.reason,
+        }
+        graded = q.graded_attempt
+        if graded is not None:
+            data["attempt"] = {"graded": graded.number, "of": q.code_parts, "cell": graded.label}
+        questions.append(data)
+    return {"submission": outcome.id, "score": outcome.score, "max_score": outcome.max_score,
+            "error": outcome.error, "needs_review": outcome.needs_review, "limits_hit": list(outcome.limits_hit),
+            "questions": questions, "seconds": round(outcome.seconds, 2)}
+
+
+def results_json(book: Gradebook) -> dict[str, Any]:
+    return {
+        "grader": {"version": book.grader_version, "schema": SCHEMA},
+        "rubric": {"id": book.rubric_id, "version": book.version, "max_score": book.max_score, "title": book.title},
+        "submissions": [summary_json(s) for s in book.submissions],
+    }
+
+
+def write_results_json(out: Path, book: Gradebook) -> Path:
+    return write_atomic(out / "results.json", json.dumps(results_json(book), indent=2, allow_nan=False) + "\n")
+
+
+def score_table(book: Gradebook) -> str:
     """Scores per question and in total, one row per submission; `!` marks answers a TA should read."""
-    subs = data["submissions"]
-    ids = [q["id"] for q in subs[0]["questions"]] if subs else []
-    name_w = max([len("submission"), *(len(s["submission"]) for s in subs)])
+    ids = [q.id for q in book.questions]
+    subs = book.submissions
+    name_w = max([len("submission"), *(len(s.id) for s in subs)])
     head = f"{'submission':<{name_w}}  " + "  ".join(f"{qid:>6}" for qid in ids) + f"  {'total':>12}"
     rows = [head, "-" * len(head)]
-    review = False
     for s in subs:
-        if s["error"]:
-            rows.append(f"{s['submission']:<{name_w}}  could not be graded: {s['error']}")
+        if s.error:
+            rows.append(f"{s.id:<{name_w}}  could not be graded: {s.error}")
             continue
         cells = []
-        for q in s["questions"]:
-            mark = "!" if q.get("needs_review") else ("*" if q.get("override") else " ")
-            review |= bool(q.get("needs_review"))
-            cells.append(f"{q['score']:>5g}{mark}")
-        rows.append(f"{s['submission']:<{name_w}}  " + "  ".join(cells) + f"  {s['score']:>6g} / {s['max_score']:g}")
-    if review:
+        for q in s.questions:
+            mark = "!" if q.needs_review else ("*" if q.override else " ")
+            cells.append(f"{q.score:>5g}{mark}")
+        rows.append(f"{s.id:<{name_w}}  " + "  ".join(cells) + f"  {s.score:>6g} / {s.max_score:g}")
+    if any(s.needs_review for s in subs):
         rows.append("! a check asks a TA to read this answer (results.json: needs_review)")
-    if any(q.get("override") for s in subs for q in s["questions"]):
+    if any(q.override for s in subs for q in s.questions):
         rows.append("* a TA's override")
     return "\n".join(rows)

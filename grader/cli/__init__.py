@@ -40,6 +40,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GraderError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `grader ... | head`: the reader has all it wanted
+        from grader.cli.grade import stdout_gone
+
+        stdout_gone()
+        return 0
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130

@@ -1,10 +1,15 @@
-"""`grader grade`: grade submissions and write results.json."""
+"""`grader grade`: grade submissions into an output folder, losing nothing on the way.
+
+Exit codes: 0 every submission was graded; 1 some could not be (their rows say why);
+2 a usage, rubric or output-folder error (nothing ran); 130 interrupted (what finished is kept).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -14,57 +19,105 @@ from grader.cli.common import add_rubric_option
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "grade",
-        help="grade submissions and write results.json",
-        description="Grade files and folders of submissions: each code answer runs in its own sandbox, "
-                    "checks judge what was observed, and DIR/results.json gets every score.",
+        help="grade submissions and write results.json, reports and exports",
+        description="Grade files and folders of submissions: each code answer runs in its own sandbox, checks "
+                    "judge what was observed, and DIR gets results.json, one details file per submission and "
+                    "the reports. Grading into a folder that holds results merges by submission id. Exit codes: "
+                    "0 all graded, 1 some could not be graded, 2 usage or rubric error, 130 interrupted.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="submission files, student folders, or a folder of them")
     add_rubric_option(p)
     p.add_argument("--out", metavar="DIR", default="grader-out", help="where to write results (default: grader-out)")
     p.add_argument("--overrides", metavar="FILE", help="TA overrides of scores and answer locations")
-    p.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="submissions graded at once (default 1)")
+    p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="submissions graded at once (default: the number of cores)")
+    p.add_argument("--resume", action="store_true",
+                   help="grade only what is not in DIR yet or whose files, rubric or overrides changed")
     p.add_argument("--encoding", metavar="NAME", help="read text submissions with this encoding instead of UTF-8")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from grader import batch
     from grader.cli.common import rubric_arg
-    from grader.grade import Result, grade_submission
-    from grader.load import find_submissions
-    from grader.results import score_table, write_results
+    from grader.cli.outputs import write_class_outputs
+    from grader.errors import GraderError
+    from grader.grade import grade_submission, outcome_of
+    from grader.outcome import SubmissionOutcome
     from grader.rubric.load import ensure_gradable, load_rubric
     from grader.rubric.overrides import load_overrides
+    from grader.text import printable
 
+    if args.jobs < 1:
+        raise GraderError(f"--jobs must be 1 or more, not {args.jobs}")
     rubric = load_rubric(rubric_arg(args.rubric))
     ensure_gradable(rubric)  # before any student code runs
     overrides = load_overrides(args.overrides, rubric) if args.overrides else None
-    found = find_submissions(args.paths)
-    paths = found.submissions
-    if found.skipped:
-        print(f"not graded (data or media, not submissions): {', '.join(found.skipped)}", file=sys.stderr)
-    if not paths:
-        print("grader: no submissions found", file=sys.stderr)
+    planned = batch.plan(args.paths)
+    out = Path(args.out)
+    batch.check_output_folder(out, rubric)
+    if planned.skipped:
+        say("not graded (data or media, not submissions): " + printable(", ".join(planned.skipped)))
+    if not planned.entries:
+        say("grader: no submissions found")
         return 2
-    jobs = max(1, args.jobs)
+    digests = {e.id: batch.digest(e.path, rubric, overrides, e.id) for e in planned.entries}
+    todo = [e for e in planned.entries if not (args.resume and batch.is_current(out, e, digests[e.id]))]
+    if args.resume and len(todo) < len(planned.entries):
+        say(f"resuming: {len(planned.entries) - len(todo)} submission(s) already graded in {out}")
 
-    def one(path: str) -> Result:
-        result = grade_submission(path, rubric, overrides=overrides, encoding=args.encoding,
-                                  mapping=overrides.mapping(Path(path).name) if overrides else None)
-        line = f"  {result.name}: "
-        line += f"error: {result.error}" if result.error else f"{result.score.score:g} / {result.score.max_score:g}"
-        print(line, file=sys.stderr, flush=True)
-        return result
+    def grade(entry: batch.Entry) -> SubmissionOutcome:
+        result = grade_submission(entry.path, rubric, overrides=overrides, encoding=args.encoding,
+                                  mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id)
+        return outcome_of(result, rubric, submission_id=entry.id, digest=digests[entry.id])
 
-    print(f"grading {len(paths)} submission(s) with {rubric.id} ({rubric.max_score:g} points)", file=sys.stderr)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = list(pool.map(one, paths))
-    data = write_results(Path(args.out), rubric, results)
-    print(score_table(data))
+    def done(outcome: SubmissionOutcome) -> None:
+        line = f"  {printable(outcome.id)}: "
+        line += f"error: {printable(outcome.error)}" if outcome.error else \
+            f"{outcome.score:g} / {outcome.max_score:g}"
+        say(line)
+
+    say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), {args.jobs} at a time")
+    finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_done=done)
+    problems: list[str] = []
+    book = write_class_outputs(out, rubric, problems)
+    for line in problems:
+        say(f"grader: warning: {printable(line)}")
     if overrides:
-        for line in overrides.unused({r.name for r in results}):
-            print(f"grader: warning: {line}", file=sys.stderr)
-    errors = sum(1 for r in results if r.error)
-    print(f"wrote {Path(args.out) / 'results.json'}" + (f" ({errors} submission(s) could not be graded)" if errors
-                                                        else ""), file=sys.stderr)
-    return 0
+        for line in overrides.unused({s.id for s in book.submissions}):
+            say(f"grader: warning: {line}")
+    print_table(book)
+    errors = sum(1 for s in finished.graded if s.error)
+    say(f"wrote {out / 'results.json'} ({len(book.submissions)} submission(s))"
+        + (f"; {errors} submission(s) could not be graded" if errors else ""))
+    if finished.interrupted:
+        say(f"grader: interrupted: {len(finished.graded)} of {len(todo)} graded and saved in {out}; "
+            f"{len(finished.not_done)} not graded. To finish, run the same command with --resume.")
+        return 130
+    return 1 if errors else 0
 
+
+def say(line: str) -> None:
+    """A line for the person at the terminal (stderr); a closed stderr never stops the batch."""
+    with contextlib.suppress(BrokenPipeError, OSError):
+        print(line, file=sys.stderr, flush=True)
+
+
+def print_table(book: Any) -> None:
+    from grader.results import score_table
+    from grader.text import printable
+
+    try:
+        print(printable(score_table(book), keep_newlines=True))
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError):
+        stdout_gone()
+
+
+def stdout_gone() -> None:
+    """The reader of stdout went away (`grader ... | head`): send the rest nowhere, quietly
+    (otherwise Python reports the broken pipe again when it flushes stdout at exit)."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)

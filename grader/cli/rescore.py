@@ -1,10 +1,12 @@
-"""`grader rescore`: apply a TA's overrides to graded results, without running any code."""
+"""`grader rescore`: apply a TA's overrides to graded results, without running any code.
+
+Every submission's record (details/<id>.json) is re-scored through the same scoring code as
+`grade`, written back, and every output of the folder is rebuilt from the records.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,10 @@ from grader.cli.common import add_rubric_option
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "rescore",
-        help="apply TA score overrides to DIR/results.json without running anything",
-        description="Read DIR/results.json (written by `grader grade`), apply the overrides file's scores and "
-                    "comments, and write it back. Nothing is re-run; answer-location overrides need `grader grade`.",
+        help="apply TA score overrides to a graded folder without running anything",
+        description="Re-score every submission graded in DIR (by `grader grade`) with the overrides file's scores "
+                    "and comments, and rewrite results.json, the details and the reports. Nothing is re-run; "
+                    "answer-location overrides need `grader grade`.",
     )
     p.add_argument("dir", metavar="DIR", help="the output folder of `grader grade`")
     p.add_argument("--overrides", required=True, metavar="FILE", help="the TA overrides file")
@@ -26,25 +29,34 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.cli.common import rubric_arg
+    from grader.cli.grade import print_table, say
+    from grader.cli.outputs import write_class_outputs
     from grader.errors import GraderError
-    from grader.results import rescore, save, score_table
+    from grader.results import stored, write_details
     from grader.rubric import load_overrides, load_rubric
+    from grader.text import printable
 
     out = Path(args.dir)
-    path = out / "results.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise GraderError(f"{path}: cannot read results ({exc})") from None
+    if not (out / "details").is_dir():
+        raise GraderError(f"{out}: no graded results here (no details folder); run `grader grade` first")
     rubric = load_rubric(rubric_arg(args.rubric))
-    if data.get("rubric", {}).get("id") != rubric.id:
-        raise GraderError(f"{path} was graded with rubric {data.get('rubric', {}).get('id')!r}, not {rubric.id!r}")
     overrides = load_overrides(args.overrides, rubric)
-    for note in rescore(data, overrides):
-        print(f"grader: note: {note}", file=sys.stderr)
-    for line in overrides.unused({s["submission"] for s in data["submissions"]}):
-        print(f"grader: warning: {line}", file=sys.stderr)
-    save(out, data)
-    print(score_table(data))
-    print(f"rewrote {path}", file=sys.stderr)
+    seen: set[str] = set()
+    for _path, outcome in stored(out):
+        if outcome.rubric != rubric.id:
+            raise GraderError(f"{out}: {outcome.id} was graded with rubric {outcome.rubric!r}, not {rubric.id!r}")
+        seen.add(outcome.id)
+        mine = {q.id: overrides.get(outcome.id, q.id) for q in outcome.questions}
+        for qid, o in mine.items():
+            if o is not None and o.answer is not None:
+                say(f"grader: note: {printable(outcome.id)} {qid}: the answer location override needs "
+                    "`grader grade` (it changes what runs)")
+        rescored = outcome.with_overrides(mine)
+        if rescored != outcome:
+            write_details(out, rescored)
+    book = write_class_outputs(out, rubric)
+    for line in overrides.unused(seen):
+        say(f"grader: warning: {line}")
+    print_table(book)
+    say(f"rewrote {out / 'results.json'}")
     return 0

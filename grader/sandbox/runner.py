@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError
-from grader.sandbox import bootdir, events, isolation, netlink, workdir
+from grader.sandbox import bootdir, cancel, events, isolation, netlink, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
@@ -135,6 +135,8 @@ class _Run:
         rundir, slot_fd = _lease_rundir()
         self.work, self.tmp, self.events_path = rundir / "work", rundir / "tmp", rundir / "events.jsonl"
         try:
+            if cancel.requested():
+                raise cancel.Cancelled("the grader is stopping")
             self._prepare()
             proc, watch, t0 = self._launch()
             return self._supervise(proc, watch, t0)
@@ -248,6 +250,8 @@ class _Run:
                 if not main.done and now >= deadline:
                     timed_out = True
                     break
+                if cancel.requested():
+                    break
                 if watch.count() > limits.max_processes + HELPERS:
                     watchdog = "processes"
                     break
@@ -274,6 +278,8 @@ class _Run:
             _finish_pipes(out, err)
             sel.close()
             main.close()
+        if cancel.requested():
+            raise cancel.Cancelled("the grader is stopping")
         return self._record(main, watch, t0, out, err, timed_out, watchdog, survivors)
 
     def _end(self, main: _Main, watch: Watch) -> set[int]:

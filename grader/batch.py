@@ -1,0 +1,224 @@
+"""Grading a batch so that nothing is lost: stable ids, incremental results, resume, Ctrl-C.
+
+    paths --plan--> Entries (id, path) --grade each--> SubmissionOutcome --> details/<id>.json at once
+          existing details/*.json ---------------------------------------^ (merged by id, resumed by digest)
+
+- **Ids** are the submission's path relative to the common folder of what was given
+  (`grader grade class/` gives `alice.ipynb`; `grader grade sec1/hw.ipynb sec2/hw.ipynb` gives
+  `sec1/hw.ipynb` and `sec2/hw.ipynb`): unique within a batch and the same from run to run.
+- **Before anything runs**, every path must exist and the output folder must be a folder the
+  grader can write (not a file, not a link); results of another rubric in it are refused.
+- **Each finished submission is on disk at once** (`details/<id>.json`, written atomically);
+  results.json and the other class-level files are rebuilt from the details files.
+- **Resume**: a submission whose details file has the same digest (its files' content, the
+  rubric's, its overrides and the grader's version) is not graded again.
+- **Ctrl-C** stops every run in progress (their process trees are killed), keeps what finished,
+  and the batch says how to resume. A grader fault while grading one submission becomes that
+  submission's error row; the batch goes on.
+- **Memory** stays flat: a graded submission's full record is written and dropped; the batch
+  keeps its summary only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import __version__
+from grader.errors import GraderError
+from grader.outcome import SubmissionOutcome
+from grader.results import details_path, read_details, real_dir, write_details
+from grader.rubric.model import Rubric
+from grader.rubric.overrides import Overrides
+
+MAX_HASHED_BYTES = 256 << 20  # a submission folder bigger than this is hashed by size and mtime beyond it
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    path: str
+
+
+@dataclass
+class Plan:
+    entries: list[Entry]
+    skipped: list[str] = field(default_factory=list)  # data and media files, not submissions
+
+
+def plan(paths: list[str]) -> Plan:
+    """The submissions named by `paths`, each with its id. GraderError if a path does not exist."""
+    from grader.load import find_submissions
+
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing:
+        raise GraderError("no such file or folder: " + ", ".join(missing) + " (nothing was graded)")
+    found = find_submissions(paths)
+    bases = []
+    for raw in paths:
+        p = Path(raw)
+        inside = [s for s in found.submissions if Path(s).parent == p]
+        bases.append(os.path.abspath(p if inside else p.parent))
+    base = os.path.commonpath(bases) if bases else os.getcwd()
+    entries: list[Entry] = []
+    seen: set[str] = set()
+    for s in found.submissions:
+        sid = Path(os.path.relpath(os.path.abspath(s), base)).as_posix()
+        if sid in seen:  # the same file named twice
+            continue
+        seen.add(sid)
+        entries.append(Entry(sid, s))
+    return Plan(entries, found.skipped)
+
+
+def digest(path: str, rubric: Rubric, overrides: Overrides | None, sid: str) -> str:
+    """What the grade of one submission depends on: its files, the rubric, its overrides, the grader."""
+    h = hashlib.sha256()
+    h.update(f"grader {__version__}\0".encode())
+    h.update(Path(rubric.path).read_bytes() if Path(rubric.path).is_file() else rubric.id.encode())
+    if overrides is not None:
+        h.update(repr(sorted((q, o.to_json()) for q, o in overrides.submissions.get(sid, {}).items())).encode())
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    budget = MAX_HASHED_BYTES
+    for f in files:
+        h.update(b"\0" + (f.relative_to(p).as_posix() if p.is_dir() else "").encode() + b"\0")
+        try:
+            size = f.stat().st_size
+            if size <= budget:
+                h.update(f.read_bytes())
+                budget -= size
+            else:
+                h.update(f"{size} {f.stat().st_mtime_ns}".encode())
+        except OSError as exc:
+            h.update(f"unreadable {exc.errno}".encode())
+    return h.hexdigest()[:32]
+
+
+def check_output_folder(out: Path, rubric: Rubric) -> None:
+    """Before anything runs: `out` can be written and holds no results of another rubric."""
+    if os.path.lexists(out) and not out.is_dir():
+        raise GraderError(f"--out {out}: exists and is not a folder")
+    try:
+        real_dir(out)
+        real_dir(out / "details")
+        probe = out / f".grader-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise GraderError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+    from grader.results import stored
+
+    for _path, old in stored(out):
+        if old.rubric != rubric.id:
+            raise GraderError(f"--out {out} holds results graded with rubric {old.rubric!r}, not {rubric.id!r}: "
+                              "use another --out folder")
+        break
+
+
+def existing(out: Path) -> dict[str, SubmissionOutcome]:
+    """Summaries of the submissions already graded in `out`, by id."""
+    from grader.results import stored
+
+    return {o.id: o.summary() for _, o in stored(out)}
+
+
+Grade = Callable[[Entry], SubmissionOutcome]
+
+
+@dataclass
+class Outcome:
+    graded: list[SubmissionOutcome] = field(default_factory=list)  # summaries, in order of completion
+    reused: list[str] = field(default_factory=list)  # ids resumed from earlier results
+    interrupted: bool = False
+    not_done: list[str] = field(default_factory=list)  # ids not graded because of the interruption
+
+
+def error_outcome(entry: Entry, rubric: Rubric, message: str, digest: str = "") -> SubmissionOutcome:
+    """The row of a submission the grader failed on: every question scores 0, the error says why."""
+    from grader.grade import Result, outcome_of
+    from grader.rubric.scoring import score_submission
+
+    result = Result(entry.id, entry.path, score_submission(rubric, entry.id, [], error=message), error=message)
+    return outcome_of(result, rubric, submission_id=entry.id, digest=digest)
+
+
+def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jobs: int = 1,
+        on_start: Callable[[Entry], None] | None = None,
+        on_done: Callable[[SubmissionOutcome], None] | None = None,
+        after_write: Callable[[SubmissionOutcome], None] | None = None) -> Outcome:
+    """Grade `entries` on `jobs` threads; each result is written to `out` as soon as it is done.
+
+    KeyboardInterrupt (Ctrl-C) stops every run in progress and returns with `interrupted` set;
+    what finished is on disk. `after_write` gets the full outcome (to write its pages); only the
+    summary is kept.
+    """
+    from grader.sandbox import cancel
+
+    todo = list(entries)
+    result = Outcome()
+    lock = threading.Lock()
+
+    def one(entry: Entry) -> SubmissionOutcome | None:
+        if cancel.requested():
+            return None
+        if on_start is not None:
+            on_start(entry)
+        try:
+            full = grade(entry)
+        except cancel.Cancelled:
+            return None
+        except Exception as exc:  # a grader fault on one submission: its row says so, the batch goes on
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            full = error_outcome(entry, rubric, f"the grader failed on this submission: {detail}")
+        write_details(out, full)
+        if after_write is not None:
+            after_write(full)
+        summary = full.summary()
+        with lock:
+            result.graded.append(summary)
+        if on_done is not None:
+            on_done(summary)
+        return summary
+
+    cancel.reset()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures: dict[Future[SubmissionOutcome | None], Entry] = {}
+    try:
+        futures = {pool.submit(one, e): e for e in todo}
+        pending = set(futures)
+        while pending:
+            # A short wait so that Ctrl-C reaches this thread promptly.
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in done:
+                f.result()  # a failure here is a fault in writing the results: let it be seen
+    except KeyboardInterrupt:
+        result.interrupted = True
+        cancel.cancel_all()
+        for f in futures:
+            f.cancel()
+    finally:
+        pool.shutdown(wait=True)
+        cancel.reset()
+    if result.interrupted:
+        done_ids = {s.id for s in result.graded}
+        result.not_done = [e.id for e in todo if e.id not in done_ids]
+    return result
+
+
+def is_current(out: Path, entry: Entry, want: str) -> bool:
+    """The submission was graded before with the same digest (for --resume)."""
+    path = details_path(out, entry.id)
+    if not path.is_file():
+        return False
+    try:
+        old = read_details(path)
+    except GraderError:
+        return False
+    return old.digest == want and old.id == entry.id
