@@ -8,19 +8,20 @@ Layout (relative to the output folder):
     report/trace/<slug>/<question>-<attempt>-<variant>.json   Chrome trace of one run (TA)
 
 and the TA page links `details/<slug>.json` (the raw details, written by the batch). `slug` is
-`page_slug(submission id)`: a safe file name, with a short hash of the id when making it safe
-changed it, so `sec1/hw.ipynb` and `sec1_hw.ipynb` never share a page.
+`page_slug(submission id)`, the same stem as the details file (`grader.results.file_stem`): a safe
+file name, with a short hash of the id when making it safe changed it, so `sec1/hw.ipynb` and
+`sec1_hw.ipynb` never share a page.
 
 Every file is written atomically (a temporary file in the same folder, then a rename), and
 nothing follows a symlink found inside the output folder: folders are opened with O_NOFOLLOW one
 level at a time, files are created with O_EXCL|O_NOFOLLOW, and the rename replaces a planted link
-instead of writing through it.
+instead of writing through it. (Stricter than `grader.results.write_atomic`, which checks only
+the last folder: pages are written two and three folders deep.)
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import secrets
@@ -32,7 +33,7 @@ from grader.outcome import Gradebook, SubmissionOutcome
 from grader.render.chrome_trace import chrome_trace
 from grader.render.html import Links, render_submission
 from grader.render.overview import render_index
-from grader.results import safe_name
+from grader.results import file_stem, safe_name
 
 REPORT_DIR = "report"
 TRACE_DIR = "trace"
@@ -44,10 +45,8 @@ class UnsafeOutputError(GraderError):
 
 
 def page_slug(submission_id: str) -> str:
-    name = safe_name(submission_id)
-    if name != submission_id:
-        name += "-" + hashlib.sha256(submission_id.encode()).hexdigest()[:8]
-    return name
+    """The file name stem of a submission's pages: the same as its details file's."""
+    return file_stem(submission_id)
 
 
 def page_paths(submission_id: str) -> tuple[str, str]:

@@ -17,10 +17,10 @@ from grader.outcome import SubmissionOutcome
 from grader.render.html import static
 from grader.render.timeline import timeline_svg
 from grader.render.write import page_paths, write_reports
+from grader.results import gradebook
 from grader.rubric.load import load_rubric
 from tests.conftest import EXAMPLES, ROOT, RUBRIC
 from tests.render import browser
-from tests.render.books import gradebook_of
 
 IMG = ROOT / "docs" / "img"
 REPORT = ("004", "Q6")  # four processes started and joined one by one: the timeline's staircase
@@ -62,7 +62,7 @@ def main() -> int:
     IMG.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        write_reports(out, gradebook_of(rubric, outcomes), outcomes)
+        write_reports(out, gradebook(rubric, [o.summary() for o in outcomes]), outcomes)
         sub = next(o for o in outcomes if o.id.startswith(REPORT[0]))
         with browser.chromium(1200, 900) as driver:
             driver.get((out / "index.html").as_uri())

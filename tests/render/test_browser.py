@@ -19,10 +19,10 @@ from grader.grade import grade_submission, outcome_of
 from grader.outcome import SubmissionOutcome
 from grader.render.common import shown_processes
 from grader.render.write import page_paths, write_reports
+from grader.results import gradebook
 from grader.rubric.load import load_rubric, parse_rubric
 from tests.conftest import ROOT, RUBRIC, example
 from tests.render import browser
-from tests.render.books import gradebook_of
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(browser.available() is not None, reason=f"no browser: {browser.available()}")]
@@ -56,7 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Site:
         path = example(prefix)
         graded.append(outcome_of(grade_submission(str(path), r), r, submission_id=f"{r.id}/{path.name}"))
     out = tmp_path_factory.mktemp("site")
-    write_reports(out, gradebook_of(rubric, graded), graded)
+    write_reports(out, gradebook(hidden_rubric, [o.summary() for o in graded]), graded)
     return Site(out, {o.id: o for o in graded}, graded[2].id)
 
 

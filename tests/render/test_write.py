@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from grader.render.write import UnsafeOutputError, page_paths, page_slug, write_atomic, write_reports
+from grader.results import gradebook
 from grader.rubric.load import load_rubric
 from tests.conftest import RUBRIC
-from tests.render.books import gradebook_of
 from tests.render.outcomes import outcome
 
 
@@ -27,7 +27,7 @@ def test_slugs_are_safe_and_distinct() -> None:
 def test_write_reports_layout(tmp_path: Path) -> None:
     rubric = load_rubric(RUBRIC)
     subs = [outcome("sec1/hw.ipynb"), outcome("sec2/hw.ipynb")]
-    written = write_reports(tmp_path, gradebook_of(rubric, subs), subs)
+    written = write_reports(tmp_path, gradebook(rubric, [s.summary() for s in subs]), subs)
     student, ta = page_paths("sec1/hw.ipynb")
     assert (tmp_path / student).is_file() and (tmp_path / ta).is_file() and (tmp_path / "index.html").is_file()
     traces = sorted((tmp_path / "report" / "trace" / page_slug("sec1/hw.ipynb")).iterdir())
