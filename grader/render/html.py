@@ -31,12 +31,13 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 from grader.outcome import AttemptOutcome, CellView, QuestionOutcome, SubmissionOutcome, humanize
-from grader.render.common import clean, colours, end_words, failed, how_made, short_label, shown_processes
+from grader.render.common import MAX_LANES, clean, colours, end_words, failed, how_made, short_label, shown_processes
 from grader.render.timeline import timeline_svg
 from grader.trace import Line, Trace
 
 MAX_LANE_ROWS = 400  # output lines shown per run; the rest are counted (the TA has the details file)
 MAX_CAPTURE_CHARS = 20_000
+MAX_LINE_CHARS = 2_000  # one printed line, an exception's message
 MAX_EVIDENCE_CHARS = 4_000
 ANSWER_FILE = "answer.py"  # the name the sandbox runs a program under (tracebacks name it)
 _TB_LINE = re.compile(r'File "(?:[^"]*/)?' + re.escape(ANSWER_FILE) + r'", line (\d+)')
@@ -69,6 +70,7 @@ def environment() -> Environment:
     env.filters["pct"] = lambda part, whole: 0 if not whole else max(0, min(100, round(100 * part / whole)))
     env.filters["secs"] = seconds
     env.filters["humanize"] = humanize
+    env.filters["cut"] = lambda text, limit=MAX_LINE_CHARS: _cut(str(text), limit)
     return env
 
 
@@ -215,21 +217,19 @@ def run_status(trace: Trace) -> tuple[str, bool]:
 
 
 def lanes_of(trace: Trace, include_internal: bool) -> tuple[list[Lane], list[Row], int]:
-    """Output lanes: one per process that is drawn or printed, plus one for unclaimed output."""
+    """Output lanes: one per process that is drawn or printed (at most `MAX_LANES`), then one for
+    output no known process claimed (and that of processes beyond the bound)."""
     colour = colours(trace)
-    procs = shown_processes(trace, include_internal=include_internal)
     printed = {ln.pid for ln in trace.lines}
-    lanes = [Lane(p.pid, short_label(p), f"{how_made(p)} · pid {p.pid}", colour[p.pid]) for p in procs]
-    known = {p.pid for p in procs}
-    for p in shown_processes(trace, include_internal=True):  # an internal helper that printed gets a lane too
-        if p.pid in printed and p.pid not in known:
-            lanes.append(Lane(p.pid, short_label(p), f"{how_made(p)} · pid {p.pid}", colour[p.pid]))
-            known.add(p.pid)
-    if None in printed or printed - known:
-        lanes.append(Lane(None, "not claimed by any process", "raw bytes in the pipe", colour[None]))
+    procs = shown_processes(trace, include_internal=include_internal)
+    # an internal helper that printed gets a lane too
+    procs += [p for p in shown_processes(trace, include_internal=True) if p.pid in printed and p not in procs]
+    lanes = [Lane(p.pid, short_label(p), f"{how_made(p)} · pid {p.pid}", colour[p.pid]) for p in procs[:MAX_LANES]]
+    if printed - {lane.pid for lane in lanes}:
+        lanes.append(Lane(None, "other output", "written by no process of the run's record (or beyond "
+                          f"the first {MAX_LANES})", colour[None]))
     index = {lane.pid: k for k, lane in enumerate(lanes)}
-    unclaimed = index.get(None, len(lanes) - 1)
-    rows = [Row(index.get(ln.pid, unclaimed), ln) for ln in trace.lines]
+    rows = [Row(index.get(ln.pid, len(lanes) - 1), ln) for ln in trace.lines]
     rows.sort(key=lambda r: (r.line.t is None, r.line.t or 0.0))
     return lanes, rows[:MAX_LANE_ROWS], max(0, len(rows) - MAX_LANE_ROWS)
 

@@ -8,6 +8,7 @@ console error; a screenshot of each page is saved under test-artifacts/screensho
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,17 @@ def test_the_browser_would_see_a_request_and_a_console_error(tmp_path: Path, dri
     driver.get(bad.as_uri())
     assert "http://127.0.0.1:9/pixel.png" in browser.requests_made(driver)
     assert any("broken on purpose" in e for e in browser.console_errors(driver))
+
+
+def test_a_page_prints(site: Site, driver: Any) -> None:
+    """Printing (the print stylesheet) gives a PDF of several pages without an error."""
+    import base64
+
+    from selenium.webdriver.common.print_page_options import PrintOptions
+
+    sub = site.outcomes[site.hidden]
+    load(driver, site.out / page_paths(sub.id)[1])
+    pdf = base64.b64decode(driver.print_page(PrintOptions()))
+    assert pdf.startswith(b"%PDF")
+    assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) >= 2
+    assert browser.console_errors(driver) == []

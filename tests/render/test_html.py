@@ -5,13 +5,17 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
 
 from grader.outcome import SubmissionOutcome
+from grader.render.common import MAX_LANES
 from grader.render.html import Links, render_submission
+from grader.trace import ExceptionInfo
 from tests.render.outcomes import SECRET, SECRET_MESSAGE, SECRET_RUN_TEXT, outcome
+from tests.render.traces import MAIN, huge
 
 
 class Tags(HTMLParser):
@@ -112,3 +116,18 @@ def test_a_submission_that_could_not_be_graded() -> None:
 def test_unknown_view_is_refused(sub: SubmissionOutcome) -> None:
     with pytest.raises(ValueError, match="view must be"):
         render_submission(sub, "teacher")
+
+
+def test_page_size_is_bounded_whatever_the_program_printed(sub: SubmissionOutcome) -> None:
+    trace = huge(n_procs=200, n_lines=20_000)
+    trace = replace(trace, lines=tuple(replace(ln, text=ln.text * 2000) for ln in trace.lines[:500]) + trace.lines,
+                    exceptions=(ExceptionInfo(pid=MAIN, where="main", type="E", message="m" * 10**6,
+                                              traceback="t" * 10**6),))
+    q6 = sub.question("Q6")
+    attempt = replace(q6.attempts[0], runs={"default": trace}, readers={"default": ("main_guard",)})
+    big = replace(sub, questions=(replace(q6, attempts=(attempt,)),))
+    page = render_submission(big, "ta")
+    assert len(page) < 3_000_000, len(page)
+    tags = parse(page)
+    assert len(with_class(tags, "th", "lane-head")) == MAX_LANES + 1  # the rest share the last lane
+    assert "more lines not shown" in page
