@@ -228,3 +228,21 @@ def test_a_page_prints(site: Site, driver: Any) -> None:
     assert pdf.startswith(b"%PDF")
     assert len(re.findall(rb"/Type\s*/Page(?!s)", pdf)) >= 2
     assert browser.console_errors(driver) == []
+
+
+def test_the_keyboard_reaches_the_questions_and_opens_details(site: Site, driver: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    sub = site.outcomes[site.hidden]
+    load(driver, site.out / page_paths(sub.id)[0])
+    ActionChains(driver).send_keys(Keys.TAB).perform()
+    first = driver.execute_script("const a = document.activeElement; return [a.tagName, a.getAttribute('href')]")
+    assert first == ["A", f"#q-{sub.questions[0].id}"]  # the table of contents comes first
+    summary = css(driver, "details:not([open]) > summary")[0]
+    driver.execute_script("arguments[0].focus()", summary)
+    assert not driver.execute_script("return arguments[0].parentElement.open", summary)
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    assert driver.execute_script("return arguments[0].parentElement.open", summary)
+    outline = driver.execute_script("return getComputedStyle(arguments[0]).outlineStyle", summary)
+    assert outline != "none"  # focus is visible
