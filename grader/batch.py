@@ -33,7 +33,8 @@ from pathlib import Path
 from grader import __version__
 from grader.errors import GraderError
 from grader.outcome import SubmissionOutcome
-from grader.results import details_path, read_details, real_dir, write_details
+from grader.render.safe import real_dir
+from grader.results import details_path, read_details, write_details
 from grader.rubric.model import Rubric
 from grader.rubric.overrides import Overrides
 
@@ -152,12 +153,12 @@ def error_outcome(entry: Entry, rubric: Rubric, message: str, digest: str = "") 
 def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jobs: int = 1,
         on_start: Callable[[Entry], None] | None = None,
         on_done: Callable[[SubmissionOutcome], None] | None = None,
-        after_write: Callable[[SubmissionOutcome], None] | None = None) -> Outcome:
-    """Grade `entries` on `jobs` threads; each result is written to `out` as soon as it is done.
+        write: Callable[[Path, SubmissionOutcome], object] = write_details) -> Outcome:
+    """Grade `entries` on `jobs` threads; each result is written to `out` as soon as it is done
+    (`write`: its details file first, then anything rendered from it). Only its summary is kept.
 
     KeyboardInterrupt (Ctrl-C) stops every run in progress and returns with `interrupted` set;
-    what finished is on disk. `after_write` gets the full outcome (to write its pages); only the
-    summary is kept.
+    what finished is on disk.
     """
     from grader.sandbox import cancel
 
@@ -177,9 +178,7 @@ def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jo
         except Exception as exc:  # a grader fault on one submission: its row says so, the batch goes on
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             full = error_outcome(entry, rubric, f"the grader failed on this submission: {detail}")
-        write_details(out, full)
-        if after_write is not None:
-            after_write(full)
+        write(out, full)
         summary = full.summary()
         with lock:
             result.graded.append(summary)

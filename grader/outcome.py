@@ -55,6 +55,16 @@ def _lines_in(evidence: Any, found: set[int]) -> None:
             _lines_in(item, found)
 
 
+def redact(text: str, ids: Iterable[str]) -> str:
+    """`text` with every hidden check's id replaced: a visible check that requires a hidden one is
+    skipped with a message naming it ("Not checked, because it requires secret_probe failed")."""
+    names = sorted(set(ids), key=len, reverse=True)
+    if not names:
+        return text
+    pattern = r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])"
+    return re.sub(pattern, "a hidden check", text)
+
+
 def humanize(check_id: str) -> str:
     """`one_number_per_process` -> `One number per process`: a title for a check id."""
     words = re.sub(r"[_\-]+", " ", check_id).strip()
@@ -252,6 +262,10 @@ class SubmissionOutcome:
     def needs_review(self) -> bool:
         return any(q.needs_review for q in self.questions)
 
+    def hidden_ids(self) -> frozenset[str]:
+        """The ids of the submission's hidden checks (none in a student view: they are gone)."""
+        return frozenset(c.id for q in self.questions for c in q.checks if c.hidden)
+
     def question(self, qid: str) -> QuestionOutcome | None:
         return next((q for q in self.questions if q.id == qid), None)
 
@@ -270,9 +284,12 @@ class SubmissionOutcome:
         """What a student may see: no hidden check, no evidence or review notes, no run read only by
         hidden checks (its output and stderr could reveal what they test)."""
 
+        secret = self.hidden_ids()
+
         def visible(checks: Iterable[CheckOutcome]) -> tuple[CheckOutcome, ...]:
-            return tuple(replace(c, evidence={}, needs_review=False, review_reason=None)
-                         for c in checks if not c.hidden)
+            # A visible check skipped for a hidden one's sake must not name it.
+            return tuple(replace(c, message=redact(c.message, secret), evidence={}, needs_review=False,
+                                 review_reason=None) for c in checks if not c.hidden)
 
         def attempt(a: AttemptOutcome, hidden: set[str]) -> AttemptOutcome:
             runs = {v: t for v, t in a.runs.items() if not (a.readers.get(v) and set(a.readers[v]) <= hidden)}

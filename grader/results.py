@@ -15,12 +15,9 @@ instead of writing through it, and the folders written into must be real folders
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +25,7 @@ from typing import Any
 from grader import __version__
 from grader.errors import GraderError
 from grader.outcome import SCHEMA, Gradebook, QuestionInfo, SubmissionOutcome
+from grader.render.safe import write_atomic
 from grader.rubric.model import Rubric
 
 DETAILS = "details"
@@ -46,42 +44,6 @@ def file_stem(submission_id: str) -> str:
     return f"{safe}-{hashlib.sha256(submission_id.encode()).hexdigest()[:8]}"
 
 
-def real_dir(path: Path) -> Path:
-    """`path` as a folder to write into, created if missing; never a symlink or a file."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        path.mkdir(parents=True, exist_ok=True)
-        st = os.lstat(path)
-    if stat.S_ISLNK(st.st_mode):
-        raise GraderError(f"{path}: is a symbolic link; the grader does not write through links")
-    if not stat.S_ISDIR(st.st_mode):
-        raise GraderError(f"{path}: exists and is not a folder")
-    return path
-
-
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write `data` to `path` all at once: readers see the old file or the new one, never half."""
-    folder = real_dir(path.parent)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    for n in range(100):
-        tmp = folder / f".{path.name}.{os.getpid()}.{n}.tmp"
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-        except FileExistsError:
-            continue
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(raw)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        return path
-    raise GraderError(f"{folder}: cannot create a temporary file")
-
-
 def dump(data: Any) -> str:
     return json.dumps(data, indent=1, allow_nan=False, ensure_ascii=False) + "\n"
 
@@ -93,7 +55,9 @@ def details_path(out: Path, submission_id: str) -> Path:
 
 
 def write_details(out: Path, outcome: SubmissionOutcome) -> Path:
-    return write_atomic(details_path(out, outcome.id), dump(outcome.to_json()))
+    path = details_path(out, outcome.id)
+    write_atomic(path, dump(outcome.to_json()))
+    return path
 
 
 def read_details(path: Path) -> SubmissionOutcome:
@@ -168,7 +132,9 @@ def results_json(book: Gradebook) -> dict[str, Any]:
 
 
 def write_results_json(out: Path, book: Gradebook) -> Path:
-    return write_atomic(out / "results.json", json.dumps(results_json(book), indent=2, allow_nan=False) + "\n")
+    path = out / "results.json"
+    write_atomic(path, json.dumps(results_json(book), indent=2, allow_nan=False) + "\n")
+    return path
 
 
 def score_table(book: Gradebook) -> str:

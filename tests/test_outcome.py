@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -81,3 +82,12 @@ def test_the_summary_keeps_scores_but_no_runs_or_cells(outcome: SubmissionOutcom
     assert summary.score == outcome.score and summary.limits_hit == ("wall",)
     assert not summary.cells and not summary.question("Q6").attempts[0].runs
     assert "visible run" not in json.dumps(summary.to_json())
+
+
+def test_a_visible_check_skipped_for_a_hidden_one_does_not_name_it(outcome: SubmissionOutcome) -> None:
+    skipped = check("concurrent", Verdict.skipped("Not checked, because it requires secret_probe failed."), 2)
+    q6 = outcome.question("Q6")
+    assert q6 is not None
+    full = replace(outcome, questions=(outcome.questions[0], replace(q6, checks=(*q6.checks, skipped))))
+    text = json.dumps(full.student_view().to_json())
+    assert "secret_probe" not in text and "requires a hidden check failed" in text

@@ -40,13 +40,15 @@ def add_parser(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from grader import batch
     from grader.cli.common import rubric_arg
-    from grader.cli.outputs import write_class_outputs
+    from grader.cli.outputs import write_class_outputs, write_submission_outputs
     from grader.errors import GraderError
     from grader.grade import grade_submission, outcome_of
     from grader.outcome import SubmissionOutcome
+    from grader.render.markdown import append_step_summary, class_markdown
+    from grader.render.safe import printable
+    from grader.render.terminal import Progress, print_summary
     from grader.rubric.load import ensure_gradable, load_rubric
     from grader.rubric.overrides import load_overrides
-    from grader.text import printable
 
     if args.jobs < 1:
         raise GraderError(f"--jobs must be 1 or more, not {args.jobs}")
@@ -71,14 +73,10 @@ def run(args: argparse.Namespace) -> int:
                                   mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id)
         return outcome_of(result, rubric, submission_id=entry.id, digest=digests[entry.id])
 
-    def done(outcome: SubmissionOutcome) -> None:
-        line = f"  {printable(outcome.id)}: "
-        line += f"error: {printable(outcome.error)}" if outcome.error else \
-            f"{outcome.score:g} / {outcome.max_score:g}"
-        say(line)
-
     say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), {args.jobs} at a time")
-    finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_done=done)
+    with Progress(len(todo), sys.stderr) as progress:
+        finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
+                             on_done=progress.finished, write=write_submission_outputs)
     problems: list[str] = []
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
@@ -86,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         for line in overrides.unused({s.id for s in book.submissions}):
             say(f"grader: warning: {line}")
-    print_table(book)
+    print_summary(book, sys.stdout)
+    append_step_summary(class_markdown(book))
     errors = sum(1 for s in finished.graded if s.error)
     say(f"wrote {out / 'results.json'} ({len(book.submissions)} submission(s))"
         + (f"; {errors} submission(s) could not be graded" if errors else ""))
@@ -101,17 +100,6 @@ def say(line: str) -> None:
     """A line for the person at the terminal (stderr); a closed stderr never stops the batch."""
     with contextlib.suppress(BrokenPipeError, OSError):
         print(line, file=sys.stderr, flush=True)
-
-
-def print_table(book: Any) -> None:
-    from grader.results import score_table
-    from grader.text import printable
-
-    try:
-        print(printable(score_table(book), keep_newlines=True))
-        sys.stdout.flush()
-    except (BrokenPipeError, OSError):
-        stdout_gone()
 
 
 def stdout_gone() -> None:

@@ -7,6 +7,7 @@ Every submission's record (details/<id>.json) is re-scored through the same scor
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from grader.cli.common import rubric_arg
-    from grader.cli.grade import print_table, say
-    from grader.cli.outputs import write_class_outputs
+    from grader.cli.grade import say
+    from grader.cli.outputs import write_class_outputs, write_submission_outputs
     from grader.errors import GraderError
-    from grader.results import stored, write_details
+    from grader.render.safe import printable
+    from grader.render.terminal import print_summary
+    from grader.results import stored
     from grader.rubric import load_overrides, load_rubric
-    from grader.text import printable
 
     out = Path(args.dir)
     if not (out / "details").is_dir():
@@ -51,12 +53,10 @@ def run(args: argparse.Namespace) -> int:
             if o is not None and o.answer is not None:
                 say(f"grader: note: {printable(outcome.id)} {qid}: the answer location override needs "
                     "`grader grade` (it changes what runs)")
-        rescored = outcome.with_overrides(mine)
-        if rescored != outcome:
-            write_details(out, rescored)
+        write_submission_outputs(out, outcome.with_overrides(mine))
     book = write_class_outputs(out, rubric)
     for line in overrides.unused(seen):
         say(f"grader: warning: {line}")
-    print_table(book)
+    print_summary(book, sys.stdout)
     say(f"rewrote {out / 'results.json'}")
     return 0

@@ -1,0 +1,99 @@
+"""JUnit XML: a batch as test results that CI servers (GitLab, Jenkins, GitHub test reporters) show.
+
+- One `<testsuite>` per submission, named by its id: a CI viewer then groups the results the way
+  a TA reads them, one student at a time, and each suite's counts say how that submission did.
+  (A suite per question would split one student over several suites and make no count answer a
+  question a TA asks.) The suite's properties carry the score, the maximum, the rubric and
+  whether a TA must review it.
+- One `<testcase>` per rubric check: name the check id, classname `<submission id>::<question id>`
+  (ids hold dots and slashes, so pytest's `::` separates them, as Python CI viewers expect).
+- Status: a failed check is a `<failure>` with its message; a timeout is a `<failure
+  type="timeout">` too (the student's program ran out of time: the submission's fault, not the
+  grader's); `error` (the check could not judge) is an `<error>`; `skipped` is `<skipped>`. A
+  passed check is a pass even with partial credit; every testcase's `<system-out>` gives its
+  points and, for the TA, why it needs review.
+- Hidden checks are included: this file is a TA's and CI's artefact, never a student's (the
+  student-facing outputs are the student page, Gradescope's visible tests and the student
+  Markdown). Their `<system-out>` says "hidden", so a TA knows not to paste them to a student.
+- A submission that could not be graded is one testcase, `grading`, with an `<error>` saying why.
+
+Student text is passed through `printable`: XML 1.0 cannot hold most control characters, and a
+raw `\\x1b` would make the whole file unreadable to every parser.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from grader.outcome import CheckOutcome, SubmissionOutcome
+from grader.render.csv_export import number
+from grader.render.safe import printable, write_atomic
+
+if TYPE_CHECKING:
+    from junitparser import TestCase, TestSuite
+
+
+def _case(outcome: SubmissionOutcome, qid: str, check: CheckOutcome) -> TestCase:
+    from junitparser import Error, Failure, Skipped, TestCase
+
+    case = TestCase(printable(check.id), f"{printable(outcome.id)}::{qid}")
+    message = printable(check.message, newlines=True)
+    if check.status == "failed":
+        case.result = [Failure(message, "failed")]
+    elif check.status == "timeout":
+        case.result = [Failure(message, "timeout")]
+    elif check.status == "error":
+        case.result = [Error(message, "error")]
+    elif check.status == "skipped":
+        case.result = [Skipped(message)]
+    notes = [f"{number(check.score)} / {number(check.max_score)} points", message]
+    if check.hidden:
+        notes.append("hidden: students never see this check")
+    if check.needs_review:
+        notes.append("needs review: " + printable(check.review_reason or "", newlines=True))
+    case.system_out = "\n".join(notes)
+    return case
+
+
+def suite(outcome: SubmissionOutcome) -> TestSuite:
+    from junitparser import Error, TestCase, TestSuite
+
+    result = TestSuite(printable(outcome.id))
+    result.add_property("score", number(outcome.score) if outcome.error is None else "")
+    result.add_property("max_score", number(outcome.max_score))
+    result.add_property("rubric", outcome.rubric)
+    result.add_property("needs_review", "yes" if outcome.needs_review else "no")
+    if outcome.error is not None:
+        case = TestCase("grading", printable(outcome.id))
+        case.result = [Error("could not be graded: " + printable(outcome.error, newlines=True), "error")]
+        result.add_testcase(case)
+    for question in outcome.questions:
+        for check in question.checks:
+            result.add_testcase(_case(outcome, question.id, check))
+    result.update_statistics()  # type: ignore[no-untyped-call]
+    result.time = round(outcome.seconds, 3)
+    return result
+
+
+def junit_xml(outcomes: Iterable[SubmissionOutcome]) -> bytes:
+    """The whole file: `<testsuites>` with one suite per submission."""
+    from junitparser import JUnitXml
+
+    xml = JUnitXml("grader")
+    timed = []
+    for outcome in outcomes:
+        timed.append((suite(outcome), round(outcome.seconds, 3)))
+        xml.append(timed[-1][0])  # type: ignore[no-untyped-call]  # add_testsuite merges suites it finds equal
+    xml.update_statistics()  # type: ignore[no-untyped-call]
+    # Times after the counts: update_statistics sums the testcases' times, and checks have none.
+    for each, seconds in timed:
+        each.time = seconds
+    xml.time = round(sum(seconds for _, seconds in timed), 3)
+    text: bytes = xml.tostring()  # type: ignore[no-untyped-call]
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + text if not text.startswith(b"<?xml") else text
+
+
+def write_junit(outcomes: Iterable[SubmissionOutcome], path: Path) -> None:
+    write_atomic(path, junit_xml(outcomes))
