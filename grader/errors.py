@@ -4,6 +4,7 @@
     ├── SubmissionError         a file or folder cannot be read as a submission
     ├── RubricError             a rubric file is invalid (carries file, line and path)
     └── SandboxError            the machine cannot run a program (no interpreter, no temp dir)
+        └── UnsafeToRun         running it would give student code the grader's privileges
 
 A student's mistake is never an exception: failing code, a timeout or a missing answer is a
 value (a Trace, a Verdict). These exceptions are for the grader's own inputs and environment;
@@ -36,3 +37,8 @@ class RubricError(GraderError):
 
 class SandboxError(GraderError):
     """The grader could not start or supervise a run (not the student's fault)."""
+
+
+class UnsafeToRun(SandboxError):
+    """A root grader could isolate the program neither with namespaces nor with a uid of its own,
+    and was not told to run it as root anyway (`--unsafe-no-sandbox`)."""

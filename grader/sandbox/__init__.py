@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from grader.sandbox.format import format_trace
 from grader.sandbox.limits import Limits
-from grader.sandbox.runner import START_METHODS, run, student_python
+from grader.sandbox.runner import START_METHODS, Options, preflight, run, student_python
 from grader.trace import Trace
 
-__all__ = ["START_METHODS", "Limits", "Trace", "format_trace", "run_program", "student_python"]
+__all__ = ["START_METHODS", "Limits", "Trace", "format_trace", "preflight", "run_program", "student_python"]
 
 
 def run_program(
@@ -30,6 +30,7 @@ def run_program(
     seed: int = 0,
     filename: str = "answer.py",
     python: str | None = None,
+    unsafe_no_sandbox: bool = False,
 ) -> Trace:
     """Run `source` as the `__main__` script `filename` and return the record of the run.
 
@@ -40,6 +41,9 @@ def run_program(
     seed          run seed: every process's `random` is seeded from it and the process's
                   identity, and PYTHONHASHSEED is set from it, so two runs record the same.
     python        interpreter to run the program with (default: `student_python()`: the grader's
-                  own, or the same version reachable by an unprivileged uid when the grader is root).
+                  own, whose prefix and site-packages are bound read-only into the sandbox).
+    unsafe_no_sandbox  a root grader that can isolate the program neither with namespaces nor with
+                  a uid of its own runs it as root instead of refusing (grader.errors.UnsafeToRun).
     """
-    return run(source, limits=limits, start_method=start_method, seed=seed, filename=filename, python=python)
+    return run(source, limits=limits, start_method=start_method, seed=seed, filename=filename, python=python,
+               options=Options(unsafe_no_sandbox=unsafe_no_sandbox))

@@ -6,8 +6,10 @@ and "every process of that uid" is exactly the run's processes, whatever setsid 
 they did. A uid is leased with an flock on a file under a root-owned directory, so parallel runs
 (threads or processes) never share one; a lease left dirty by a crashed grader is swept first.
 
-This needs an interpreter the unprivileged uid can execute: a python under /root (mode 0700)
-cannot be, and the program then runs as root (with cgroups, when available, to bound processes).
+With namespaces (bwrap.py) the uid is switched to inside the sandbox, where the interpreter is
+bound at its own path, so any interpreter works. Without them the uid must be able to execute
+the interpreter through the host's paths (not a python under /root, mode 0700); a root grader
+that can have neither refuses to run student code as root unless told it is unsafe (runner.py).
 
 Not root (a TA's laptop), the program runs as the grader's user with RLIMIT_NPROC set to the
 user's current process count plus the run's allowance.
@@ -78,12 +80,26 @@ def interpreter_usable_by_others(python: str) -> bool:
     return not lib.is_dir() or others_can_use(lib, execute=True)
 
 
+def pids_of_real_uid(uid: int) -> list[int]:
+    """Processes whose real, effective or saved uid is `uid`: a setuid binary started by the run
+    changes its effective uid (and the owner of /proc/PID) but keeps the run's real uid."""
+    out = []
+    for pid in proctable.all_pids():
+        with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/status", "rb") as f:
+            for line in f.read(1 << 14).splitlines():
+                if line.startswith(b"Uid:"):
+                    if uid in (int(x) for x in line.split()[1:4]):
+                        out.append(pid)
+                    break
+    return out
+
+
 def kill_uid(uid: int, *, rounds: int = 50) -> int:
-    """SIGKILL every process whose uid is `uid`, until none is left (root only).
-    Returns how many kill() calls found a target."""
+    """SIGKILL every process whose real (or effective, or saved) uid is `uid`, until none is left
+    (root only). Returns how many kill() calls found a target."""
     killed = 0
     for _ in range(rounds):
-        pids = proctable.pids_of_uid(uid)
+        pids = pids_of_real_uid(uid)
         if not pids:
             break
         for pid in pids:

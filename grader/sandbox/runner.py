@@ -1,5 +1,12 @@
 """One run: launch the program in a fresh interpreter, supervise it, kill what is left, record.
 
+Where Linux lets it (bwrap.py), the program runs in namespaces of its own: the launch is
+`bwrap ... python answer.py`, the whole run dies with the namespace's init, and the grader only
+ever signals that init (through a pidfd it opened while the process was provably bwrap's child)
+and bwrap itself (its own unreaped child). Without namespaces it falls back to a session, a uid
+of its own (root) or the grader's (not root), rlimits and kill-by-uid/cgroup/session/marker.
+As root, student code never runs as root unless `Options(unsafe_no_sandbox=True)` says so.
+
 The grader process itself supervises (no extra supervisor interpreter: starting one would cost
 more than the whole per-run overhead budget). It is a child subreaper, so orphans of the run come
 back to it. The loop waits on the two output pipes, a pidfd for the main process and (when root)
@@ -24,28 +31,36 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.errors import SandboxError
-from grader.sandbox import bootdir, cancel, events, isolation, netlink, workdir
+from grader.errors import SandboxError, UnsafeToRun
+from grader.sandbox import bootdir, bwrap, cancel, events, isolation, netlink, pidns, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
 from grader.sandbox.limits import Limits
-from grader.sandbox.watch import Watch
+from grader.sandbox.watch import Seen, Watch
 from grader.trace import Capture, Trace
 
 START_METHODS = ("fork", "spawn", "forkserver")
 LINGER = 0.2  # after the main process exits, how long stragglers may still write before the kill
 HELPERS = 2  # multiprocessing's own processes (resource tracker, forkserver), not counted as the program's
+_INIT_PID_NS_INODE = 0xEFFFFFFC  # PROC_PID_INIT_INO: the initial PID namespace's fixed inode number
 _THREADS_PER_PROCESS = 4  # kernel limits count threads; a Python process often has a few
 
 
 @dataclass(frozen=True)
 class Options:
-    """Isolation layers to use when available. Turning one off is for tests of the fallbacks."""
+    """Isolation layers to use when available. Turning one off is for tests of the fallbacks.
+
+    namespaces         bwrap's namespaces (Linux); off: the session/rlimit/kill fallback.
+    unsafe_no_sandbox  a root grader may run student code as root when it can neither lease an
+                       unprivileged uid nor make namespaces (otherwise it refuses: SandboxError).
+    """
 
     uid: bool = True
     cgroups: bool = True
     netlink: bool = True
+    namespaces: bool = True
+    unsafe_no_sandbox: bool = False
 
 
 def run(
@@ -71,36 +86,61 @@ def run(
     exe = student_python(python)
     boot = bootdir.boot_dir(exe)
     isolation.make_subreaper()
-    lease = None
-    if (os.geteuid() == 0 and options.uid and isolation.interpreter_usable_by_others(exe)
-            and isolation.others_can_use(boot / "_grader_recorder.py")):
-        lease = isolation.lease_uid()
+    bw, lease = _protections(exe, boot, options)
     try:
-        return _Run(source, limits, start_method, seed, filename, exe, boot, lease, options).go()
+        return _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw).go()
     finally:
         if lease is not None:
             lease.release()
 
 
-def student_python(python: str | None = None) -> str:
-    """The interpreter that runs student code.
+def _protections(exe: str, boot: Path, options: Options) -> tuple[bwrap.Bwrap | None, isolation.UidLease | None]:
+    """Namespaces (if usable) and, for a root grader, the unprivileged uid the program runs as.
+    A root grader that can have neither refuses, unless told otherwise in so many words."""
+    found = bwrap.probe() if options.namespaces else "turned off (Options(namespaces=False))"
+    bw = found if isinstance(found, bwrap.Bwrap) else None
+    if os.geteuid() != 0:
+        return bw, None
+    # without namespaces the uid must reach the interpreter and the bootstrap through the host's paths
+    reachable = bw is not None or (isolation.interpreter_usable_by_others(exe)
+                                   and isolation.others_can_use(boot / "_grader_recorder.py"))
+    lease = isolation.lease_uid() if options.uid and reachable else None
+    if lease is None and not options.unsafe_no_sandbox:
+        if not options.uid:
+            why = "the uid switch is turned off (Options(uid=False))"
+        elif not reachable:
+            why = (f"namespaces are unavailable ({found}) and {exe} or the bootstrap directory is not "
+                   "reachable by an unprivileged uid")
+        else:
+            why = "no sandbox uid is free"
+        raise UnsafeToRun(f"refusing to run student code as root: {why}. Install bubblewrap, use an "
+                          "interpreter every user can run (python=...), or pass --unsafe-no-sandbox "
+                          "(Options(unsafe_no_sandbox=True)) to run it as root anyway")
+    return (bw if lease is not None else None), lease
 
-    The one asked for; else the grader's own, unless the grader is root and its interpreter sits
-    where an unprivileged uid cannot reach it (a venv under /root, mode 0700): then the same
-    Python version from a place every user can reach (/usr/bin/python3.11...), so the program
-    runs as a uid of its own instead of as root. Security before convenience: only when no such
-    interpreter exists does the program run as root, and the Trace says so.
-    """
-    if python is not None:
-        return _resolve_python(python)
-    own = _resolve_python(None)
-    if os.geteuid() != 0 or isolation.interpreter_usable_by_others(own):
-        return own
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    for candidate in (f"/usr/bin/{version}", f"/usr/local/bin/{version}", shutil.which(version)):
-        if candidate and os.access(candidate, os.X_OK) and isolation.interpreter_usable_by_others(candidate):
-            return os.path.abspath(candidate)
-    return own
+
+def preflight(*, python: str | None = None, unsafe_no_sandbox: bool = False) -> dict[str, str]:
+    """Before a batch: which protections runs will have, or UnsafeToRun now rather than for every
+    submission."""
+    exe = student_python(python)
+    bw, lease = _protections(exe, bootdir.boot_dir(exe), Options(unsafe_no_sandbox=unsafe_no_sandbox))
+    if lease is not None:
+        lease.release()
+    if bw is not None:
+        return {"isolation": f"bwrap ({bw.version or bw.path})", "user": "a uid of its own" if lease else "yours"}
+    found = bwrap.probe()
+    why = found if isinstance(found, str) else "not used"
+    if os.geteuid() == 0 and lease is None:
+        return {"isolation": "none", "user": "root (UNSAFE)", "namespaces_unavailable": why}
+    return {"isolation": "session, rlimits and kill", "user": "a uid of its own" if lease else "yours",
+            "namespaces_unavailable": why}
+
+
+def student_python(python: str | None = None) -> str:
+    """The interpreter that runs student code: the one asked for, else the grader's own (its
+    prefix and site-packages are bound read-only into the sandbox, so what the grader was
+    installed with, numpy say, imports)."""
+    return _resolve_python(python)
 
 
 def _resolve_python(python: str | None) -> str:
@@ -120,9 +160,11 @@ def task_limit(limits: Limits) -> int:
 
 class _Run:
     def __init__(self, source: str, limits: Limits, start_method: str | None, seed: int, filename: str,
-                 exe: str, boot: Path, lease: isolation.UidLease | None, options: Options) -> None:
+                 exe: str, boot: Path, lease: isolation.UidLease | None, options: Options,
+                 bw: bwrap.Bwrap | None) -> None:
         self.source, self.limits, self.start_method, self.seed = source, limits, start_method, seed
         self.filename, self.exe, self.boot, self.lease, self.options = filename, exe, boot, lease, options
+        self.bw = bw
         self.uid = lease.uid if lease is not None else None
         self.is_root = os.geteuid() == 0
         self.run_id = secrets.token_hex(8)
@@ -130,9 +172,15 @@ class _Run:
         self.proc_events: netlink.ProcEvents | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.watch: Watch | None = None
+        self.pids: pidns.PidMap | None = None  # with namespaces: host pid -> the program's pid
+        self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
+        self.init_done = False
+        self.init_cpu = 0.0
+        self.pid_namespace = ""  # its inode (what /proc/PID/ns/pid links to), for tests and forensics
 
     def go(self) -> Trace:
         rundir, slot_fd = _lease_rundir()
+        self.rundir = rundir
         self.work, self.tmp, self.events_path = rundir / "work", rundir / "tmp", rundir / "events.jsonl"
         try:
             if cancel.requested():
@@ -141,9 +189,12 @@ class _Run:
             proc, watch, t0 = self._launch()
             return self._supervise(proc, watch, t0)
         finally:
-            self._cleanup()
-            _remove(rundir)
-            os.close(slot_fd)
+            try:
+                self._cleanup()
+            finally:
+                with contextlib.suppress(OSError):  # what is left is removed by the next run of this slot
+                    workdir.remove_tree(rundir)
+                os.close(slot_fd)
 
     # -- before ---------------------------------------------------------------------------------
 
@@ -161,7 +212,7 @@ class _Run:
         # the program waits for it). They stand in where the program has to run as root.
         if self.is_root and self.options.cgroups and self.uid is None:
             self.cgroups = RunCgroups(f"run-{self.run_id}", task_limit(self.limits)) or None
-        if self.is_root and self.options.netlink:
+        if self.is_root and self.options.netlink and _in_initial_pid_namespace():
             self.proc_events = netlink.ProcEvents.open()  # before the launch: no fork is missed
 
     def _environment(self) -> dict[str, str]:
@@ -178,7 +229,7 @@ class _Run:
         return {
             "PATH": os.pathsep.join([os.path.dirname(self.exe), "/usr/local/bin", "/usr/bin", "/bin"]),
             "HOME": str(self.work),
-            "TMPDIR": str(self.tmp),
+            "TMPDIR": "/tmp" if self.bw is not None else str(self.tmp),  # the namespace's own tmpfs
             "LANG": "C.UTF-8",
             "LC_ALL": "C.UTF-8",
             "PYTHONHASHSEED": str(self.seed % 4294967296),
@@ -197,23 +248,74 @@ class _Run:
             "GRADER_CGROUP": self.cgroups.marker if self.cgroups is not None else "",
         }
 
+    def _launch_argv(self, info_fd: int, block_fd: int | None) -> list[str]:
+        """What is executed. An observer running outside the sandbox goes in front of it."""
+        if self.bw is None:
+            return [self.exe, self.filename]
+        return bwrap.command(self.bw, python=self.exe, filename=self.filename, rundir=self.rundir, work=self.work,
+                             read_only=(str(self.boot),), info_fd=info_fd, block_fd=block_fd, uid=self.uid)
+
     def _launch(self) -> tuple[subprocess.Popen[bytes], Watch, float]:
         env = self._environment()
         watch = self.watch = Watch(uid=self.uid, cgroups=self.cgroups, events=self.proc_events,
                                    marker=f"GRADER_RUN={self.run_id}".encode())
+        info_r, info_w = os.pipe() if self.bw is not None else (-1, -1)
+        block_r, block_w = os.pipe() if self.bw is not None else (-1, -1)
+        # in namespaces bwrap switches uid itself (root) or stays the caller's (user namespace)
+        user = self.uid if self.bw is None else None
         t0 = time.monotonic()
         try:
             proc = self.proc = subprocess.Popen(
-                [self.exe, self.filename], cwd=self.work, env=env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-                user=self.uid, group=self.uid, extra_groups=[] if self.uid is not None else None,
+                self._launch_argv(info_w, block_r if block_r >= 0 else None), cwd=self.work, env=env,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                close_fds=True, pass_fds=tuple(fd for fd in (info_w, block_r) if fd >= 0),
+                user=user, group=user, extra_groups=[] if user is not None else None,
             )
         except OSError as exc:
+            for fd in (info_r, info_w, block_r, block_w):
+                if fd >= 0:
+                    os.close(fd)
             raise SandboxError(f"cannot start {self.exe}: {exc}") from exc
+        if self.bw is not None:
+            os.close(info_w)
+            os.close(block_r)
+            try:
+                init, self.pid_namespace = bwrap.read_info(info_r)
+                main_ns = pidns.FIRST
+                # bwrap waits (--block-fd) while the namespace's pids are moved up, then starts the program
+                last = pidns.LAST_BEFORE_MAIN
+                if init is not None and bwrap.set_last_pid(init, last):
+                    main_ns = last + 1
+                with contextlib.suppress(OSError):
+                    os.write(block_w, b"1")
+            finally:
+                os.close(info_r)
+                os.close(block_w)
+            self._hold_init(proc, init, main_ns)
         if self.cgroups is not None:
             self.cgroups.add(proc.pid)  # the recorder waits for this before the program runs
         watch.start(proc.pid, t0, (self.exe, self.filename))
         return proc, watch, t0
+
+    def _hold_init(self, proc: subprocess.Popen[bytes], init: int | None, main_ns: int) -> None:
+        """A pidfd on the namespace's init, opened while it is provably the one bwrap made: checked
+        after opening, its parent is bwrap, our unreaped child (or a child of an observer in front
+        of bwrap), or, if bwrap already exited, us (its subreaper)."""
+        if init is None:  # bwrap failed before making the namespaces
+            try:
+                _, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            raise SandboxError(f"bwrap could not start the run: {lines[-1] if lines else proc.returncode}")
+        self.pids = pidns.PidMap(proc.pid, init, main_ns)
+        with contextlib.suppress(OSError):
+            fd = os.pidfd_open(init)
+            if _descends_from(init, proc.pid):
+                self.init_pidfd = fd
+            else:
+                os.close(fd)
 
     # -- during ---------------------------------------------------------------------------------
 
@@ -228,6 +330,8 @@ class _Run:
         sel.register(err.fd, selectors.EVENT_READ, err)
         if main.pidfd >= 0:
             sel.register(main.pidfd, selectors.EVENT_READ, main)
+        if self.init_pidfd >= 0:
+            sel.register(self.init_pidfd, selectors.EVENT_READ, self)
         if self.proc_events is not None:
             sel.register(self.proc_events.fileno(), selectors.EVENT_READ, watch)
         tail = events.Tail(self.events_path)
@@ -245,14 +349,14 @@ class _Run:
                 if main.done and linger_until is None:
                     linger_until = min(now + LINGER, deadline)
                 if linger_until is not None and (now >= linger_until or (out.closed and err.closed
-                                                                       and not watch.alive())):
+                                                                       and self._all_gone(watch))):
                     break
                 if not main.done and now >= deadline:
                     timed_out = True
                     break
                 if cancel.requested():
                     break
-                if watch.count() > limits.max_processes + HELPERS:
+                if self._count(watch) > limits.max_processes + HELPERS:
                     watchdog = "processes"
                     break
                 wake = min(deadline, next_poll, linger_until or deadline)
@@ -262,15 +366,23 @@ class _Run:
                     elif key.data is main:
                         sel.unregister(key.fd)
                         main.reap(block=True)
+                    elif key.data is self:
+                        sel.unregister(key.fd)
+                        self.init_done = True
                     elif isinstance(key.data, PipeCapture):
                         key.data.drain()
                         if key.data.closed:
                             sel.unregister(key.fd)
+                if self.pids is not None:
+                    self.pids.update(watch.seen)
                 if time.monotonic() >= next_poll:
                     if not watch.exact:  # no kernel events: look at the process table ourselves
-                        for pid in tail.new_pids():
-                            watch.verify(pid)
+                        if self.pids is None:  # (claimed pids are the namespace's: not the host's)
+                            for pid in tail.new_pids():
+                                watch.verify(pid)
                         watch.poll()
+                        if self.pids is not None:
+                            self.pids.update(watch.seen)
                     interval = min(interval * 1.5, 0.05 if main.pidfd >= 0 or not watch.exact else 0.01)
                     next_poll = time.monotonic() + interval
         finally:
@@ -282,8 +394,22 @@ class _Run:
             raise cancel.Cancelled("the grader is stopping")
         return self._record(main, watch, t0, out, err, timed_out, watchdog, survivors)
 
+    def _all_gone(self, watch: Watch) -> bool:
+        if self.pids is not None and self.init_pidfd >= 0:
+            return self.init_done  # init leaves when the last process of its namespace has
+        return not watch.alive()
+
+    def _count(self, watch: Watch) -> int:
+        """Processes of the run alive at the last look, the main one (and bwrap's) excluded."""
+        if self.pids is None:
+            return watch.count()
+        skip = {self.pids.init, self.pids.main} | self.pids.outside
+        return sum(1 for pid, s in watch.seen.items() if s.end is None and pid not in skip)
+
     def _end(self, main: _Main, watch: Watch) -> set[int]:
         """Kill everything still alive; returns the pids that were (the main one included)."""
+        if self.pids is not None and self.init_pidfd >= 0:
+            return self._end_namespace(main, watch)
         alive_main = not main.done
         if alive_main:
             with contextlib.suppress(OSError):
@@ -295,6 +421,39 @@ class _Run:
         watch.settle()
         return survivors
 
+    def _end_namespace(self, main: _Main, watch: Watch) -> set[int]:
+        """Kill the namespace's init: the kernel then kills every process in the namespace, whatever
+        its uid, session or parent. Nothing else is signalled but bwrap, our own child."""
+        assert self.pids is not None
+        watch.read_events()
+        self.pids.update(watch.seen)
+        alive = {p for p in watch.alive() if p not in self.pids.outside and p != self.pids.init and not _zombie(p)}
+        if not main.done and self.pids.main is not None:
+            alive.add(self.pids.main)
+        if not self.init_done:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
+        if not main.done:
+            with contextlib.suppress(OSError):
+                os.kill(main.pid, signal.SIGKILL)  # not reaped yet: it is still ours
+        _wait_readable(self.init_pidfd, 5.0)  # init exits last: after every process of its namespace
+        self.init_done = True
+        main.reap(block=True)
+        self._reap_init()
+        watch.settle()
+        self.pids.update(watch.seen)
+        return alive
+
+    def _reap_init(self) -> None:
+        """bwrap exits with the main process, so init is often re-parented to us (a subreaper)."""
+        assert self.pids is not None
+        if self.pids.init is None:
+            return
+        with contextlib.suppress(ChildProcessError, OSError):
+            pid, _status, usage = os.wait4(self.pids.init, os.WNOHANG)
+            if pid == self.pids.init:
+                self.init_cpu += usage.ru_utime + usage.ru_stime
+
     # -- after ----------------------------------------------------------------------------------
 
     def _record(self, main: _Main, watch: Watch, t0: float, out: PipeCapture, err: PipeCapture,
@@ -305,25 +464,61 @@ class _Run:
         dests = {ev.get("dest") for ev in log.events if ev.get("ev") == "log"}
         log_files = {d: workdir.read_text(self.work, d) for d in dests
                      if isinstance(d, str) and d not in ("stdout", "stderr")}
+        main_pid, main_status, seen, grader_pid = main.pid, main.status, watch.seen, os.getpid()
+        if self.pids is not None:
+            starts = [ev for ev in log.events if ev.get("ev") == "start" and isinstance(ev.get("pid"), int)]
+            self.pids.find_main(watch.seen, next((ev["pid"] for ev in starts if ev.get("role") == "main"), None))
+            recorded = {ev["pid"]: ev.get("ppid") if isinstance(ev.get("ppid"), int) else None for ev in starts}
+            self.pids.infer(watch.seen, recorded)
+            main_pid, grader_pid = self.pids.main_ns, pidns.INIT
+            main_status = self._main_status(watch, main.status)
+            seen = self._seen_in_namespace(watch, t0)
+            survivors = self.pids.to_ns_set(survivors)
         return assemble(Facts(
-            t0=t0, main_pid=main.pid, main_status=main.status, main_end=main.end,
-            cpu_time=main.cpu + watch.orphan_cpu, timed_out=timed_out, watchdog=watchdog, survivors=survivors,
-            seen=watch.seen, exact=watch.exact,
+            t0=t0, main_pid=main_pid, main_status=main_status, main_end=main.end,
+            cpu_time=main.cpu + watch.orphan_cpu + self.init_cpu, timed_out=timed_out, watchdog=watchdog,
+            survivors=survivors, seen=seen, exact=watch.exact,
             stdout=Capture(out.text(), out.total, out.truncated), stderr=Capture(err.text(), err.total, err.truncated),
             events=log, files=files, files_not_listed=extra, log_files=log_files,
             cgroup_hit_max=self.cgroups.hit_max() if self.cgroups is not None else False, limits=self.limits,
             seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(watch, log),
+            grader_pid=grader_pid,
         ))
+
+    def _main_status(self, watch: Watch, bwrap_status: int | None) -> int | None:
+        """The main process's wait status: seen by the kernel's events, else bwrap's exit status,
+        which is the main's exit code, or 128 + the signal that killed it."""
+        assert self.pids is not None
+        host = self.pids.main
+        if host is not None and host in watch.seen and watch.seen[host].status is not None:
+            return watch.seen[host].status
+        if bwrap_status is None or not os.WIFEXITED(bwrap_status):
+            return bwrap_status
+        code = os.WEXITSTATUS(bwrap_status)
+        if code > 128 and code - 128 in signal.valid_signals():
+            return code - 128  # a wait status for "killed by signal code - 128"
+        return bwrap_status
+
+    def _seen_in_namespace(self, watch: Watch, t0: float) -> dict[int, Seen]:
+        assert self.pids is not None
+        seen = self.pids.translate(watch.seen)
+        main_ns = self.pids.main_ns
+        main = seen.setdefault(main_ns, Seen(main_ns, ppid=pidns.INIT, start=t0))
+        main.sources.add("launch")
+        main.command = (self.exe, self.filename)
+        if main.start is None:
+            main.start = t0
+        return seen
 
     def _describe(self, watch: Watch, log: events.EventLog) -> dict[str, str]:
         version = next((str(ev["py"]) for ev in log.events if ev.get("ev") == "start" and "py" in ev), "")
         if self.uid is not None:
             user = f"uid {self.uid} (a uid of its own)"
         elif self.is_root:
-            user = "root (the interpreter is not usable by an unprivileged uid)"
+            user = "root (UNSAFE: --unsafe-no-sandbox)"
         else:
             user = f"uid {os.geteuid()} (the grader's user)"
-        return {
+        info = {
             "run": self.run_id,  # also GRADER_RUN in the environment of every process of the run
             "python": self.exe,
             "python_version": version,
@@ -332,18 +527,48 @@ class _Run:
             "observer": "kernel process events" if watch.exact else "/proc polling",
             "subreaper": "yes" if isolation.make_subreaper() else "no",
         }
+        if self.bw is not None:
+            info.update({
+                "isolation": f"bwrap ({self.bw.version or self.bw.path})",
+                "pid_namespace": f"pid:[{self.pid_namespace}]" if self.pid_namespace else "yes",
+                "main_pid": str(self.pids.main_ns) if self.pids is not None else "",  # pids run on from it
+                "network": "none (a network namespace of its own)",
+                "filesystem": "read-only system and interpreter, run folder writable",
+                "tmp": "private tmpfs (/tmp, /dev/shm)",
+                "no_new_privs": "yes",
+                "user_namespace": "no (bwrap as root, setpriv to the uid)" if self.is_root else "yes",
+            })
+        else:
+            found = bwrap.probe() if self.options.namespaces else "turned off"
+            info.update({
+                "isolation": "session, rlimits and kill by " + ("uid" if self.uid is not None else "session/marker"),
+                "pid_namespace": "no", "network": "the host's", "filesystem": "the host's (as the program's user)",
+                "tmp": "the run's own TMPDIR (shared /tmp and /dev/shm)", "no_new_privs": "no",
+                "namespaces_unavailable": found if isinstance(found, str) else "not used",
+            })
+        return info
 
     def _cleanup(self) -> None:
         """Whatever happened (even an error in the grader itself), leave nothing running."""
         proc = self.proc
+        held_init = self.init_pidfd >= 0
+        if self.init_pidfd >= 0:
+            if not self.init_done:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
+                _wait_readable(self.init_pidfd, 5.0)
+            os.close(self.init_pidfd)
+            self.init_pidfd = -1
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(OSError):
                 os.kill(proc.pid, signal.SIGKILL)
-            if self.watch is not None:
+            if self.watch is not None and not held_init:
                 self.watch.kill_all()
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -signal.SIGKILL
+        if self.pids is not None:
+            self._reap_init()
         if proc is not None:
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
@@ -352,6 +577,51 @@ class _Run:
             self.proc_events.close()
         if self.cgroups is not None:
             self.cgroups.remove()
+
+
+def _in_initial_pid_namespace() -> bool:
+    """The kernel's process events name processes by their pids in the initial PID namespace: a
+    grader in a container (a PID namespace of its own) would match them against the wrong pids."""
+    try:
+        return os.readlink("/proc/self/ns/pid") == f"pid:[{_INIT_PID_NS_INODE}]"
+    except OSError:
+        return False
+
+
+def _zombie(pid: int) -> bool:
+    """Exited (or gone): not a process the end of the run had to kill."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read(4096).rpartition(b")")[2].split()[0] in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def _descends_from(pid: int, ancestor: int, depth: int = 3) -> bool:
+    me = os.getpid()
+    for _ in range(depth):
+        parent = _parent_of(pid)
+        if parent is None:
+            return False
+        if parent in (ancestor, me):
+            return True
+        pid = parent
+    return False
+
+
+def _parent_of(pid: int) -> int | None:
+    with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/status", "rb") as f:
+        for line in f.read(1 << 14).splitlines():
+            if line.startswith(b"PPid:"):
+                return int(line.split()[1])
+    return None
+
+
+def _wait_readable(fd: int, timeout: float) -> bool:
+    """Wait until a pidfd says its process has exited."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        return bool(sel.select(timeout))
 
 
 class _Main:
@@ -418,27 +688,11 @@ def _lease_rundir() -> tuple[Path, int]:
             os.close(fd)
             continue
         rundir = base / f"run-{slot}"
-        if rundir.exists() or rundir.is_symlink():
-            _remove(rundir)  # left by a grader that died
-        rundir.mkdir(mode=0o700)
+        try:
+            workdir.remove_tree(rundir)  # left by a grader that died
+            rundir.mkdir(mode=0o700)
+        except OSError:
+            os.close(fd)  # cannot be cleared: another slot
+            continue
         return rundir, fd
     raise SandboxError(f"no free run directory under {base}")
-
-
-def _remove(path: Path) -> None:
-    """rmtree that also removes what the program made unwritable (chmod 000 directories)."""
-
-    def fix(_func: object, p: str, _exc: object) -> None:
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p), 0o700)
-            os.chmod(p, 0o700)
-        with contextlib.suppress(OSError):
-            if os.path.isdir(p) and not os.path.islink(p):
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                os.unlink(p)
-
-    if sys.version_info >= (3, 12):
-        shutil.rmtree(path, onexc=fix)
-    else:
-        shutil.rmtree(path, onerror=fix)

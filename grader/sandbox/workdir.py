@@ -1,5 +1,10 @@
-"""What the program left in its working directory. Symlinks are recorded, never followed (the
-grader may be root and must not read through a link the program planted)."""
+"""What the program left in its working directory, and removing it.
+
+Symlinks are recorded, never followed (the grader may be root and must not read through a link
+the program planted). Both the listing and the removal are iterative, so a program that made a
+directory tree 100 000 levels deep costs the grader no recursion; the listing is also bounded in
+entries looked at and in depth, whatever the program made.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ from pathlib import Path
 from grader.trace import File
 
 HEAD = 1024
-MAX_FILES = 200
+MAX_FILES = 200  # files listed in the Trace
+MAX_ENTRIES = 5000  # directory entries looked at while listing
+MAX_DEPTH = 32  # directory levels listed below the working directory
 
 
 def _read(path: Path, limit: int) -> bytes | None:
@@ -40,36 +47,113 @@ def _read(path: Path, limit: int) -> bytes | None:
 
 def list_files(work: Path, program: str, program_source: str) -> tuple[list[File], int]:
     """Files under `work` (the program itself only if it was changed), and how many more were
-    not listed."""
+    not listed (at least: entries beyond MAX_ENTRIES or MAX_DEPTH are counted as one each
+    directory left unread)."""
     files: list[File] = []
     extra = 0
-    for root, dirs, names in os.walk(work):
-        dirs.sort()
-        for name in sorted(names) + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
-            full = Path(root, name)
-            rel = full.relative_to(work).as_posix()
+    looked = 0
+    source = program_source.encode("utf-8")
+    stack: list[tuple[str, int]] = [("", 0)]  # (relative directory, depth), depth-first in name order
+    while stack:
+        rel_dir, depth = stack.pop()
+        if depth > MAX_DEPTH or looked >= MAX_ENTRIES:
+            extra += 1
+            continue
+        try:
+            with os.scandir(work / rel_dir if rel_dir else work) as it:
+                entries = []
+                for entry in it:
+                    looked += 1
+                    entries.append(entry)
+                    if looked >= MAX_ENTRIES:
+                        extra += 1
+                        break
+        except OSError:
+            continue
+        subdirs = []
+        for entry in sorted(entries, key=lambda e: e.name):
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
-                st = full.lstat()
+                st = entry.stat(follow_symlinks=False)
             except OSError:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                subdirs.append(rel)
+                continue
+            if not (stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode)):
                 continue
             if len(files) >= MAX_FILES:
                 extra += 1
                 continue
+            full = Path(entry.path)
             if stat.S_ISLNK(st.st_mode):
                 link = ""
                 with contextlib.suppress(OSError):
                     link = os.readlink(full)
                 files.append(File(path=rel, size=0, link=link))
                 continue
-            if not stat.S_ISREG(st.st_mode):
-                continue
             head = _read(full, HEAD) or b""
-            if rel == program and head == program_source.encode("utf-8")[:HEAD] and st.st_size == len(
-                program_source.encode("utf-8")
-            ):
+            if rel == program and head == source[:HEAD] and st.st_size == len(source):
                 continue
             files.append(File(path=rel, size=st.st_size, head=head.decode("utf-8", "replace"), binary=b"\0" in head))
+        stack.extend((d, depth + 1) for d in reversed(subdirs))
     return files, extra
+
+
+def remove_tree(path: Path) -> None:
+    """Remove `path` and everything under it, at any depth, without recursion and without
+    following a symlink; directories the program made unreadable (chmod 000) are opened up first.
+    Directory by directory through file descriptors, so path lengths never grow."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(path)
+        return
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o700)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    names: list[str] = []  # the directories we are in, below `path`
+    try:
+        while True:
+            child = _clear_files(fd)
+            if child is not None:
+                with contextlib.suppress(OSError):
+                    os.chmod(child, 0o700, dir_fd=fd, follow_symlinks=False)
+                try:
+                    sub = os.open(child, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                except OSError:
+                    os.rmdir(child, dir_fd=fd)  # raises if it really cannot be removed
+                    continue
+                os.close(fd)
+                fd = sub
+                names.append(child)
+                continue
+            if not names:
+                break
+            parent = os.open("..", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = parent
+            os.rmdir(names.pop(), dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(path)
+
+
+def _clear_files(fd: int) -> str | None:
+    """Unlink every non-directory in the directory `fd` until a subdirectory is met; return its name."""
+    with os.scandir(fd) as it:
+        for entry in it:
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_dir = False
+            if is_dir:
+                return entry.name
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.name, dir_fd=fd)
+    return None
 
 
 def read_text(work: Path, rel: str, limit: int = 1 << 20) -> str | None:

