@@ -1,0 +1,97 @@
+"""`grader check`: a student's self-check prints the student view, writes the student's page, and
+exits by --min-score; it never prompts (no stdin, CI=true) and keeps hidden checks hidden."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.cli.check import lines_for, show
+from tests.conftest import ROOT, RUBRIC
+from tests.render import sample_outcomes
+
+REFERENCE = ROOT / "rubrics" / "multiprocessing" / "reference.py"
+SEQUENTIAL = ROOT / "rubrics" / "multiprocessing" / "wrong" / "q6_sequential.py"
+CONCURRENT_MESSAGE = "Start all 4 processes before joining them"
+
+
+def check(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CI": "true", "GRADER_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "grader", "check", *args], cwd=tmp_path, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.slow
+def test_full_marks_and_min_score(tmp_path: Path) -> None:
+    done = check(tmp_path, str(REFERENCE), "--min-score", "100", "--rubric", str(RUBRIC))
+    assert done.returncode == 0, done.stdout + done.stderr
+    for q in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6"):
+        assert f"PASS {q} " in done.stdout
+    assert "FAIL" not in done.stdout and "\x1b[" not in done.stdout  # plain off a terminal
+    assert "Score: 100 / 100" in done.stdout
+    assert "Protections: " in done.stdout
+    report = tmp_path / "grader-check" / "report" / "reference.py.html"
+    assert f"Report: {report.relative_to(tmp_path)}" in done.stdout
+    assert report.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert not list((tmp_path / "grader-check" / "report").glob("*.ta.html"))  # nothing of the TA's
+
+    above = check(tmp_path, str(REFERENCE), "--min-score", "100.5", "--out", "elsewhere")
+    assert above.returncode == 1, above.stdout + above.stderr
+    assert "Minimum score 100.5: NOT reached" in above.stdout
+    assert (tmp_path / "elsewhere" / "report" / "reference.py.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_hidden_check_stays_hidden(tmp_path: Path) -> None:
+    text = RUBRIC.read_text(encoding="utf-8")
+    marked = text.replace("      - id: concurrent\n", "      - id: concurrent\n        hidden: true\n", 1)
+    assert marked != text
+    (tmp_path / "rubric.yaml").write_text(marked, encoding="utf-8")
+    shown = check(tmp_path, str(SEQUENTIAL), "--rubric", str(RUBRIC))
+    hidden = check(tmp_path, str(SEQUENTIAL), "--rubric", "rubric.yaml", "--out", "hidden")
+    assert shown.returncode == hidden.returncode == 0, shown.stderr + hidden.stderr
+    # the visible rubric shows the failing check (so the assertions below can fail)...
+    assert CONCURRENT_MESSAGE in shown.stdout and "FAIL Q6  17 / 20" in shown.stdout
+    # ...the hidden one counts it in the score but never names it, nor in the page
+    assert "FAIL Q6  17 / 20" in hidden.stdout and "Score: 97 / 100" in hidden.stdout
+    assert CONCURRENT_MESSAGE not in hidden.stdout and "Concurrent" not in hidden.stdout
+    page = (tmp_path / "hidden" / "report" / "q6_sequential.py.html").read_text(encoding="utf-8")
+    assert CONCURRENT_MESSAGE not in page
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    missing = check(tmp_path, "nope.ipynb")
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+    negative = check(tmp_path, str(REFERENCE), "--min-score", "-1")
+    assert negative.returncode == 2
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_colour_on_a_terminal_plain_elsewhere() -> None:
+    outcome = sample_outcomes.graded()
+    tty = Terminal()
+    show(outcome.student_view(), Path("r.html"), tty, environ={"TERM": "xterm-256color"})
+    assert "\x1b[" in tty.getvalue() and "✗" in tty.getvalue()
+    plain = io.StringIO()
+    show(outcome.student_view(), Path("r.html"), plain, environ={"CI": "true"})
+    text = plain.getvalue()
+    assert "\x1b" not in text  # the student's own escape is shown as \\x1b, not sent to the terminal
+    assert "\\x1b[31m" in text and "FAIL Q6" in text and "Report: r.html" in text
+
+
+def test_student_view_only() -> None:
+    outcome = sample_outcomes.graded()
+    full = "\n".join(t for _, t in lines_for(outcome, Path("r.html")))
+    student = "\n".join(t for _, t in lines_for(outcome.student_view(), Path("r.html")))
+    assert sample_outcomes.SECRET_MESSAGE in full  # the hidden check is in the full outcome
+    assert sample_outcomes.SECRET_MESSAGE not in student and sample_outcomes.SECRET_ID not in student
+    assert sample_outcomes.REVIEW_REASON not in student
