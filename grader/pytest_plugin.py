@@ -6,9 +6,8 @@ pytest's own reports (`--junitxml`, `-k Q6`, `-rA`). The submission is graded on
 item runs, through the same pipeline as `grader grade`; items show the student view (a hidden
 check is no item; its points still count in the score printed at the end).
 
-    passed                     passed (all its points)
-    passed with partial points failed ("2 / 4 points: ...")
-    failed, error, timeout     failed
+    passed                     passed (partial credit too, as in the check's verdict and on Gradescope)
+    failed, error, timeout     failed ("failed, 0 / 4 points: <the check's message>")
     skipped                    skipped (its `requires` did not pass, or nothing to check)
 
 Inert unless asked: registered through the `pytest11` entry point, it only adds its options;
@@ -91,7 +90,7 @@ class CheckItem(pytest.Item):
         message = printable(found.message, newlines=True)
         if found.status == "skipped":
             pytest.skip(message)
-        if found.status == "passed" and found.score >= found.max_score:
+        if found.status == "passed":  # partial credit (a written answer covering some ideas) is still a pass
             return
         raise CheckFailed(f"{found.status}, {number(found.score)} / {number(found.max_score)} points: {message}")
 
