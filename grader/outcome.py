@@ -42,9 +42,16 @@ def _override_from_json(data: Mapping[str, Any] | None) -> Override | None:
     return Override(score=data.get("score"), comment=data.get("comment", ""), by=data.get("by"), answer=ref)
 
 
+# Evidence records that say a line is fine (a guarded `Process(...)`, code that never runs).
+_FINE = {"guarded", "never-runs", "ok", "passed"}
+
+
 def _lines_in(evidence: Any, found: set[int]) -> None:
-    """Line numbers a check's evidence points at (keys named `line`), recursively."""
+    """Line numbers a check's evidence points at (keys named `line`), recursively, except in records
+    whose `status` says the line is fine: a report marks what went wrong, not every line looked at."""
     if isinstance(evidence, Mapping):
+        if evidence.get("status") in _FINE:
+            return
         for key, value in evidence.items():
             if key == "line" and isinstance(value, int) and not isinstance(value, bool):
                 found.add(value)
@@ -96,7 +103,8 @@ class CheckOutcome:
     def of(cls, verdict: Verdict, *, type: str = "", hidden: bool = False) -> CheckOutcome:
         evidence = json_safe(verdict.evidence)
         found: set[int] = set()
-        _lines_in(evidence, found)
+        if verdict.status is not Status.PASSED:
+            _lines_in(evidence, found)
         return cls(verdict.check, type, verdict.status.value, verdict.points, verdict.max_points,
                    round(verdict.fraction, 4), verdict.message, hidden, verdict.needs_review,
                    verdict.review_reason, evidence, tuple(sorted(found)))

@@ -25,7 +25,7 @@ from typing import Any
 from grader import __version__
 from grader.errors import GraderError
 from grader.outcome import SCHEMA, Gradebook, QuestionInfo, SubmissionOutcome
-from grader.render.safe import write_atomic
+from grader.render.safe import write_file
 from grader.rubric.model import Rubric
 
 DETAILS = "details"
@@ -55,9 +55,7 @@ def details_path(out: Path, submission_id: str) -> Path:
 
 
 def write_details(out: Path, outcome: SubmissionOutcome) -> Path:
-    path = details_path(out, outcome.id)
-    write_atomic(path, dump(outcome.to_json()))
-    return path
+    return write_file(out, f"{DETAILS}/{file_stem(outcome.id)}.json", dump(outcome.to_json()))
 
 
 def read_details(path: Path) -> SubmissionOutcome:
@@ -132,9 +130,7 @@ def results_json(book: Gradebook) -> dict[str, Any]:
 
 
 def write_results_json(out: Path, book: Gradebook) -> Path:
-    path = out / "results.json"
-    write_atomic(path, json.dumps(results_json(book), indent=2, allow_nan=False) + "\n")
-    return path
+    return write_file(out, "results.json", json.dumps(results_json(book), indent=2, allow_nan=False) + "\n")
 
 
 def score_table(book: Gradebook) -> str:

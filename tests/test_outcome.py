@@ -54,7 +54,12 @@ def test_a_record_of_another_format_is_refused(outcome: SubmissionOutcome) -> No
 def test_scores_come_from_the_checks_and_review_flags(outcome: SubmissionOutcome) -> None:
     assert outcome.question("Q6").score == 6 and outcome.question("Q1").score == 0
     assert outcome.score == 6 and outcome.needs_review
-    assert outcome.question("Q6").checks[0].lines == (7, 9)
+    assert outcome.question("Q6").checks[0].lines == ()  # a passed check marks no line
+
+
+def test_a_failed_check_marks_the_lines_that_went_wrong_only() -> None:
+    evidence = {"creations": [{"line": 7, "status": "unguarded"}, {"line": 9, "status": "guarded"}]}
+    assert check("main_guard", Verdict.failed("Not guarded.", evidence), 3).lines == (7,)
 
 
 def test_an_override_rescores_without_running_and_settles_the_review(outcome: SubmissionOutcome) -> None:

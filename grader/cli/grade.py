@@ -76,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), {args.jobs} at a time")
     with Progress(len(todo), sys.stderr) as progress:
         finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
-                             on_done=progress.finished, write=write_submission_outputs)
+                             on_done=progress.finished,
+                             write=lambda o, outcome: write_submission_outputs(o, outcome, title=rubric.title))
     problems: list[str] = []
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
@@ -89,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     errors = sum(1 for s in finished.graded if s.error)
     say(f"wrote {out / 'results.json'} ({len(book.submissions)} submission(s))"
         + (f"; {errors} submission(s) could not be graded" if errors else ""))
+    say(f"class overview: {out / 'index.html'}")
     if finished.interrupted:
         say(f"grader: interrupted: {len(finished.graded)} of {len(todo)} graded and saved in {out}; "
             f"{len(finished.not_done)} not graded. To finish, run the same command with --resume.")

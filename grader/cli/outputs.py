@@ -4,6 +4,9 @@
 per submission as soon as it is graded (`write_submission_outputs`), per class at the end
 (`write_class_outputs`, rebuilt from every details file in the folder).
 
+    DIR/index.html             the class overview (for the TA: it lists every student)
+    DIR/report/<id>.html       a submission's page for its student; <id>.ta.html the TA's page
+    DIR/report/trace/<id>/     each run as a Chrome trace-event file (Perfetto, chrome://tracing)
     DIR/results.json           the summary a course imports (stable across gradings)
     DIR/details/<id>.json      each submission's full record: what everything else is built from
     DIR/grades.csv             one row per submission, a column per question (spreadsheets, LMS)
@@ -21,22 +24,27 @@ from grader.results import file_stem, gradebook, stored, write_details, write_re
 from grader.rubric.model import Rubric
 
 
-def write_submission_outputs(out: Path, outcome: SubmissionOutcome) -> None:
+def write_submission_outputs(out: Path, outcome: SubmissionOutcome, *, title: str = "") -> None:
     """The submission's record (first: it is what resume and rescore read), then what is rendered from it."""
     from grader.render import gradescope
+    from grader.render.safe import write_file
+    from grader.render.write import write_submission_pages
 
     write_details(out, outcome)
-    gradescope.write_results_json(outcome, out / "gradescope" / f"{file_stem(outcome.id)}.json")
+    write_file(out, f"gradescope/{file_stem(outcome.id)}.json", gradescope.results_text(outcome))
+    write_submission_pages(out, outcome, rubric_title=title)
 
 
 def write_class_outputs(out: Path, rubric: Rubric, problems: list[str] | None = None) -> Gradebook:
     """results.json and the class exports from every submission graded in `out`."""
     from grader.render import csv_export, junit, markdown
     from grader.render.safe import write_atomic
+    from grader.render.write import write_index
 
     book = gradebook(rubric, [o.summary() for _, o in stored(out, problems) if o.rubric == rubric.id])
     write_results_json(out, book)
     csv_export.write_grades_csv(book, out / "grades.csv")
     junit.write_junit(book.submissions, out / "junit.xml")
     write_atomic(out / "summary.md", markdown.class_markdown(book))
+    write_index(out, book)
     return book

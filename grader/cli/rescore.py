@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             if o is not None and o.answer is not None:
                 say(f"grader: note: {printable(outcome.id)} {qid}: the answer location override needs "
                     "`grader grade` (it changes what runs)")
-        write_submission_outputs(out, outcome.with_overrides(mine))
+        write_submission_outputs(out, outcome.with_overrides(mine), title=rubric.title)
     book = write_class_outputs(out, rubric)
     for line in overrides.unused(seen):
         say(f"grader: warning: {line}")

@@ -12,10 +12,12 @@ where the file goes is replaced, never followed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import secrets
 import stat
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,25 +55,57 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + "…"
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `path` whole or not at all: a temporary file beside it, then renamed over it.
+class UnsafeOutputError(GraderError):
+    """A file could not be written where it belongs (a symlink or a file in the way)."""
 
-    The rename replaces whatever is at `path`, a symlink included, without following it, and the
-    temporary file is created exclusively (never an existing file or link).
+
+def _open_dir(root: Path, parts: Iterable[str]) -> int:
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(part, 0o755, dir_fd=fd)
+            try:
+                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            except OSError as exc:
+                raise UnsafeOutputError(f"{root}: {part} is not a real folder (a symlink or a file): "
+                                        f"{exc.strerror}") from exc
+            os.close(fd)
+            fd = inner
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def write_file(root: Path, relative: str, data: str | bytes) -> Path:
+    """Write `root/relative` whole or not at all, following no symlink below `root`.
+
+    Folders are opened one level at a time with O_NOFOLLOW (created if missing); the data goes to
+    a temporary file created exclusively beside the target, then renamed over it, which replaces
+    a planted link instead of writing through it.
     """
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    real_dir(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:40]}.", suffix=".tmp")
+    *folders, name = relative.split("/")
+    fd = _open_dir(root, folders)
+    tmp = f".{name[:40]}.{secrets.token_hex(6)}.tmp"
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=fd)
+        with os.fdopen(out, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp, dir_fd=fd)
         raise
+    finally:
+        os.close(fd)
+    return root / relative
+
+
+def write_atomic(path: Path, data: str | bytes) -> Path:
+    """`write_file` for a file directly in a folder the caller chose."""
+    return write_file(path.parent, path.name, data)
 
 
 def real_dir(path: Path) -> Path:

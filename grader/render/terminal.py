@@ -311,6 +311,8 @@ def console_for(stream: TextIO, *, plain: bool | None = None, environ: Mapping[s
 def print_summary(book: Gradebook, stream: TextIO, *, plain: bool | None = None,
                   environ: Mapping[str, str] | None = None, width: int | None = None) -> bool:
     """Print the summary table; False when the stream was closed (nothing raised)."""
+    if width is None and (wants_plain(stream, environ) if plain is None else plain):
+        width = 1000  # a log or a pipe has no edge: never fold an id or push a total off the table
     try:
         console_for(stream, plain=plain, environ=environ, width=width).print(summary(book))
         stream.flush()

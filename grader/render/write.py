@@ -15,33 +15,25 @@ file name, with a short hash of the id when making it safe changed it, so `sec1/
 Every file is written atomically (a temporary file in the same folder, then a rename), and
 nothing follows a symlink found inside the output folder: folders are opened with O_NOFOLLOW one
 level at a time, files are created with O_EXCL|O_NOFOLLOW, and the rename replaces a planted link
-instead of writing through it. (Stricter than `grader.results.write_atomic`, which checks only
-the last folder: pages are written two and three folders deep.)
+instead of writing through it. (`grader.render.safe.write_file`, the one writer of every output.)
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-from grader.errors import GraderError
 from grader.outcome import Gradebook, SubmissionOutcome
 from grader.render.chrome_trace import chrome_trace
 from grader.render.html import Links, render_submission
 from grader.render.overview import render_index
+from grader.render.safe import write_file
 from grader.results import file_stem, safe_name
 
 REPORT_DIR = "report"
 TRACE_DIR = "trace"
 INDEX = "index.html"
-
-
-class UnsafeOutputError(GraderError):
-    """A page could not be written where it belongs (a symlink or a file in the way)."""
 
 
 def page_slug(submission_id: str) -> str:
@@ -53,44 +45,6 @@ def page_paths(submission_id: str) -> tuple[str, str]:
     """The (student, TA) pages of a submission, relative to the output folder."""
     slug = page_slug(submission_id)
     return f"{REPORT_DIR}/{slug}.html", f"{REPORT_DIR}/{slug}.ta.html"
-
-
-def _open_dir(root: Path, parts: Iterable[str]) -> int:
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in parts:
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(part, 0o755, dir_fd=fd)
-            try:
-                inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            except OSError as exc:
-                raise UnsafeOutputError(f"{root}: {part} is not a real folder (a symlink or a file): "
-                                        f"{exc.strerror}") from exc
-            os.close(fd)
-            fd = inner
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def write_atomic(root: Path, relative: str, text: str) -> Path:
-    """Write `text` to `root/relative` atomically, following no symlink below `root`."""
-    *folders, name = relative.split("/")
-    fd = _open_dir(root, folders)
-    tmp = f".{name}.{secrets.token_hex(6)}.tmp"
-    try:
-        out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=fd)
-        with os.fdopen(out, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=fd)
-        raise
-    finally:
-        os.close(fd)
-    return root / relative
 
 
 def _trace_file(question: str, attempt: int, variant: str) -> str:
@@ -112,19 +66,19 @@ def write_submission_pages(out_dir: Path, outcome: SubmissionOutcome, *, rubric_
             for variant, trace in a.runs.items():
                 name = _trace_file(q.id, a.number, variant)
                 data = chrome_trace(trace, title=f"{outcome.id} {q.id} attempt {a.number} ({variant})")
-                written.append(write_atomic(out_dir, f"{REPORT_DIR}/{TRACE_DIR}/{slug}/{name}",
+                written.append(write_file(out_dir, f"{REPORT_DIR}/{TRACE_DIR}/{slug}/{name}",
                                             json.dumps(data, allow_nan=False)))
                 traces[(q.id, a.number, variant)] = f"{TRACE_DIR}/{slug}/{name}"
     links = Links(details=f"../{details or f'details/{slug}.json'}", traces=traces,
                   student=student.rsplit("/", 1)[-1], ta=ta.rsplit("/", 1)[-1], index=f"../{INDEX}")
-    written.append(write_atomic(out_dir, student, render_submission(outcome, "student", title=rubric_title)))
-    written.append(write_atomic(out_dir, ta, render_submission(outcome, "ta", links=links, title=rubric_title)))
+    written.append(write_file(out_dir, student, render_submission(outcome, "student", title=rubric_title)))
+    written.append(write_file(out_dir, ta, render_submission(outcome, "ta", links=links, title=rubric_title)))
     return written
 
 
 def write_index(out_dir: Path, gradebook: Gradebook) -> Path:
     """Write `index.html`, the class overview, linking every submission's pages."""
-    return write_atomic(out_dir, INDEX, render_index(gradebook, lambda sub: page_paths(sub.id)))
+    return write_file(out_dir, INDEX, render_index(gradebook, lambda sub: page_paths(sub.id)))
 
 
 def write_reports(out_dir: Path, gradebook: Gradebook, outcomes: Iterable[SubmissionOutcome]) -> list[Path]:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.render.write import UnsafeOutputError, page_paths, page_slug, write_atomic, write_reports
+from grader.render.safe import UnsafeOutputError, write_file
+from grader.render.write import page_paths, page_slug, write_reports
 from grader.results import gradebook
 from grader.rubric.load import load_rubric
 from tests.conftest import RUBRIC
@@ -46,7 +47,7 @@ def test_a_planted_symlink_is_replaced_not_followed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     (out / "report").mkdir(parents=True)
     os.symlink(victim, out / "report" / "page.html")
-    write_atomic(out, "report/page.html", "<p>new</p>")
+    write_file(out, "report/page.html", "<p>new</p>")
     assert victim.read_text() == "precious"
     assert not (out / "report" / "page.html").is_symlink()
     assert (out / "report" / "page.html").read_text() == "<p>new</p>"
@@ -59,5 +60,5 @@ def test_a_planted_folder_symlink_is_refused(tmp_path: Path) -> None:
     out.mkdir()
     os.symlink(elsewhere, out / "report")
     with pytest.raises(UnsafeOutputError, match="report is not a real folder"):
-        write_atomic(out, "report/page.html", "x")
+        write_file(out, "report/page.html", "x")
     assert list(elsewhere.iterdir()) == []
