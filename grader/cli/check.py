@@ -84,11 +84,11 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
 def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:
     """The student's page (the student view: render_submission makes it), nothing of the TA's."""
     from grader.render.html import render_submission
-    from grader.render.write import page_paths, write_atomic
+    from grader.render.safe import real_dir, write_file
+    from grader.render.write import page_paths
 
-    out.mkdir(parents=True, exist_ok=True)
     student_page, _ = page_paths(outcome.id)
-    return write_atomic(out, student_page, render_submission(outcome, "student", title=rubric.title))
+    return write_file(real_dir(out), student_page, render_submission(outcome, "student", title=rubric.title))
 
 
 def next_step(question: QuestionOutcome, check: CheckOutcome) -> str:
