@@ -25,14 +25,18 @@ def built_wheel() -> Path:
     return build_wheel(folder)
 
 
+def dependency_paths() -> list[str]:
+    """The test venv's site-packages: the grader's dependencies, for a venv that has only the wheel."""
+    return [p for p in site.getsitepackages() if Path(p).is_dir()]
+
+
 def venv_with(wheel: Path, folder: Path) -> Path:
     """A venv at `folder` with `wheel` installed; returns its python."""
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(folder)], check=True, timeout=120)
     python = folder / "bin" / "python"
     purelib = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
                              check=True, capture_output=True, text=True).stdout.strip()
-    deps = [p for p in site.getsitepackages() if Path(p).is_dir()]
-    (Path(purelib) / "test-deps.pth").write_text("".join(f"{p}\n" for p in deps), encoding="utf-8")
+    (Path(purelib) / "test-deps.pth").write_text("".join(f"{p}\n" for p in dependency_paths()), encoding="utf-8")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
                     "--no-index", str(wheel)], check=True, capture_output=True, timeout=300)
     return python
