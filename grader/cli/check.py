@@ -83,9 +83,17 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
 
 def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:
     """The student's page (the student view: render_submission makes it), nothing of the TA's."""
-    from grader.render.html import render_submission
+    from grader.render.html import environment, render_submission
     from grader.render.safe import real_dir, write_file
     from grader.render.write import page_paths
+    from grader.rubric.cache import private_dir
+
+    compiled = private_dir("templates")
+    if compiled is not None and environment().bytecode_cache is None:
+        # each self-check is a new process: keep the page's compiled template (0.1 s to compile)
+        from jinja2 import FileSystemBytecodeCache
+
+        environment().bytecode_cache = FileSystemBytecodeCache(str(compiled))
 
     student_page, _ = page_paths(outcome.id)
     return write_file(real_dir(out), student_page, render_submission(outcome, "student", title=rubric.title))

@@ -5,7 +5,9 @@
 The cache file is a pickle of the validated Rubric, named by a hash of the rubric file's bytes,
 the grader's version, the Python version and the size and mtime of the modules that decide how a
 rubric parses (an edited check type invalidates it). It lives in `$XDG_CACHE_HOME/grader/rubrics/`
-(default `~/.cache/grader/rubrics/`; `GRADER_CACHE_DIR` overrides; `GRADER_NO_CACHE=1` turns it off).
+(default `~/.cache/grader/rubrics/`; `GRADER_CACHE_DIR` replaces `$XDG_CACHE_HOME/grader`;
+`GRADER_NO_CACHE=1` turns caching off). `private_dir("templates")` is the same kind of folder for
+Jinja's compiled templates (`grader check` renders one page per process).
 
 Unpickling runs code, so a cache file is read only if it and its folder belong to the current
 user and nobody else may write them (no group or other write bit, not a symlink); anything else,
@@ -31,14 +33,33 @@ from grader.rubric.model import Rubric
 FORMAT = 1  # bump when what is pickled changes shape
 
 
-def cache_dir() -> Path | None:
+def cache_root() -> Path | None:
     env = os.environ
     if env.get("GRADER_NO_CACHE") or not hasattr(os, "getuid"):
         return None
     if env.get("GRADER_CACHE_DIR"):
         return Path(env["GRADER_CACHE_DIR"])
     base = env.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "grader" / "rubrics"
+    return Path(base) / "grader"
+
+
+def cache_dir() -> Path | None:
+    root = cache_root()
+    return root / "rubrics" if root is not None else None
+
+
+def private_dir(name: str) -> Path | None:
+    """`name` under the cache root, created 0700, if it is a real folder of ours nobody else can write."""
+    root = cache_root()
+    if root is None:
+        return None
+    folder = root / name
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        st = os.lstat(folder)
+    except OSError:
+        return None
+    return folder if stat.S_ISDIR(st.st_mode) and _private(st) else None
 
 
 def _code_stamp() -> str:

@@ -17,8 +17,8 @@ from tests.conftest import RUBRIC
 
 @pytest.fixture()
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("GRADER_CACHE_DIR", str(folder))
+    folder = tmp_path / "cache" / "rubrics"
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("GRADER_NO_CACHE", raising=False)
     return folder
 
@@ -91,3 +91,16 @@ def test_garbage_falls_back_to_parsing(cache: Path) -> None:
     assert load_rubric_cached(RUBRIC).title == "Python multiprocessing"
     entry.write_bytes(pickle.dumps({"not": "a rubric"}))
     assert load_rubric_cached(RUBRIC).title == "Python multiprocessing"
+
+
+def test_private_dir(cache: Path) -> None:
+    from grader.rubric.cache import private_dir
+
+    made = private_dir("templates")
+    assert made == cache.parent / "templates" and oct(made.stat().st_mode & 0o777) == "0o700"
+    os.chmod(made, 0o777)
+    assert private_dir("templates") is None  # others could plant compiled code in it
+    os.chmod(made, 0o700)
+    made.rmdir()
+    made.symlink_to(cache.parent)
+    assert private_dir("templates") is None
