@@ -95,3 +95,62 @@ def test_student_view_only() -> None:
     assert sample_outcomes.SECRET_MESSAGE in full  # the hidden check is in the full outcome
     assert sample_outcomes.SECRET_MESSAGE not in student and sample_outcomes.SECRET_ID not in student
     assert sample_outcomes.REVIEW_REASON not in student
+
+
+LINUX_ONLY = ("namespaces", "cgroups", "netlink")  # what macOS and Windows do not have
+
+
+@pytest.mark.slow
+def test_without_the_linux_only_protections(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on macOS or Windows: namespaces, cgroups and kernel process events switched off. The
+    check still grades, and says which protections the runs had (what the sandbox recorded)."""
+    import argparse
+    import dataclasses
+    import functools
+
+    from grader.cli import check as check_cli
+    from grader.sandbox import runner
+
+    fields = {f.name for f in dataclasses.fields(runner.Options)}
+    options = runner.Options(**{name: False for name in LINUX_ONLY if name in fields})
+    seen: list[dict[str, str]] = []
+
+    def run(*args: object, **kwargs: object) -> object:
+        trace = runner.run(*args, options=options, **kwargs)  # type: ignore[arg-type]
+        seen.append(dict(trace.sandbox))
+        return trace
+
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    out = io.StringIO()
+    args = argparse.Namespace(path=str(REFERENCE), rubric=str(RUBRIC), min_score=100.0, out=str(tmp_path / "o"))
+    assert check_cli.run(args, runner=functools.partial(run), stream=out, environ={"CI": "true"}) == 0
+    text = out.getvalue()
+    assert "PASS Q6" in text and "Score: 100 / 100" in text
+    assert seen and all(s.get("observer") == "/proc polling" for s in seen)  # netlink was off
+    (line,) = [x for x in text.splitlines() if x.startswith("Protections: ")]
+    if "isolation" in seen[0]:
+        assert line.startswith(f"Protections: {seen[0]['isolation']}") and "bwrap" not in line
+    else:
+        assert "observer: /proc polling" in line
+
+
+def test_protections_line_reads_the_trace() -> None:
+    from dataclasses import replace
+
+    from grader.cli.check import protections
+    from grader.outcome import AttemptOutcome
+    from grader.trace import Trace
+
+    def with_sandbox(info: dict[str, str]) -> object:
+        base = sample_outcomes.graded()
+        trace = Trace(exit_code=0, sandbox=info)
+        attempt = AttemptOutcome(1, 0, "cell 1", "print(1)", 1, 0.0, {"default": trace}, ())
+        return replace(base, questions=(replace(base.questions[0], attempts=(attempt,)),))
+
+    fallback = {"isolation": "session, rlimits and kill by uid", "namespaces_unavailable": "Linux-only (darwin)",
+                "user": "uid 5 (a uid of its own)", "observer": "/proc polling"}
+    assert protections(with_sandbox(fallback)) == ("session, rlimits and kill by uid "  # type: ignore[arg-type]
+                                                   "(namespaces unavailable: Linux-only (darwin))")
+    older = {"user": "uid 5 (a uid of its own)", "observer": "/proc polling"}
+    assert protections(with_sandbox(older)) == "user: uid 5 (a uid of its own); observer: /proc polling"  # type: ignore[arg-type]
+    assert protections(sample_outcomes.graded()) is None  # no runs: nothing to claim
