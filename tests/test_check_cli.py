@@ -69,6 +69,9 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "no such file" in missing.stderr
     negative = check(tmp_path, str(REFERENCE), "--min-score", "-1")
     assert negative.returncode == 2
+    (tmp_path / "taken").write_text("a file where the report folder goes", encoding="utf-8")
+    blocked = check(tmp_path, str(REFERENCE), "--out", "taken")
+    assert blocked.returncode == 2 and "Score:" not in blocked.stdout  # said before anything ran
 
 
 class Terminal(io.StringIO):

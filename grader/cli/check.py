@@ -66,13 +66,16 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
         raise GraderError(f"{args.path}: no such file or folder")
     rubric = load_rubric_cached(rubric_arg(args.rubric))
     ensure_gradable(rubric)  # before any student code runs
+    from grader.render.safe import real_dir
+
+    out = real_dir(Path(args.out))  # a file or a link in the way is said before anything runs
 
     from grader.grade import grade_submission, outcome_of
 
     result = grade_submission(str(args.path), rubric, runner=runner)
     outcome = outcome_of(result, rubric)
     student = outcome.student_view()
-    report = write_report(Path(args.out), outcome, rubric)
+    report = write_report(out, outcome, rubric)
     show(student, report, stream, environ=environ, min_score=args.min_score)
     if student.error is not None:
         return 1
@@ -84,7 +87,7 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
 def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:
     """The student's page (the student view: render_submission makes it), nothing of the TA's."""
     from grader.render.html import environment, render_submission
-    from grader.render.safe import real_dir, write_file
+    from grader.render.safe import write_file
     from grader.render.write import page_paths
     from grader.rubric.cache import private_dir
 
@@ -96,7 +99,7 @@ def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:
         environment().bytecode_cache = FileSystemBytecodeCache(str(compiled))
 
     student_page, _ = page_paths(outcome.id)
-    return write_file(real_dir(out), student_page, render_submission(outcome, "student", title=rubric.title))
+    return write_file(out, student_page, render_submission(outcome, "student", title=rubric.title))
 
 
 def next_step(question: QuestionOutcome, check: CheckOutcome) -> str:
