@@ -157,3 +157,32 @@ def test_protections_line_reads_the_trace() -> None:
     older = {"user": "uid 5 (a uid of its own)", "observer": "/proc polling"}
     assert protections(with_sandbox(older)) == "user: uid 5 (a uid of its own); observer: /proc polling"  # type: ignore[arg-type]
     assert protections(sample_outcomes.graded()) is None  # no runs: nothing to claim
+
+
+@pytest.mark.slow
+def test_each_example_as_grade_scores_it(tmp_path: Path) -> None:
+    """Every example: the self-check's question lines and total are the scores `grader grade` gives."""
+    import json
+
+    from grader.render.csv_export import number
+    from tests.conftest import EXAMPLES
+
+    env = {**os.environ, "CI": "true", "GRADER_CACHE_DIR": str(tmp_path / "cache")}
+    graded = subprocess.run([sys.executable, "-m", "grader", "grade", str(EXAMPLES), "--out", "out", "-j", "2"],
+                            cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                            timeout=300)
+    assert graded.returncode == 0, graded.stderr
+    rows = {s["submission"]: s for s in json.loads((tmp_path / "out" / "results.json").read_text())["submissions"]}
+    assert len(rows) == 5
+    checks = {name: subprocess.Popen([sys.executable, "-m", "grader", "check", str(EXAMPLES / name), "--out", "c"],
+                                     cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True) for name in rows}
+    for name, proc in checks.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err
+        row = rows[name]
+        assert f"Score: {number(row['score'])} / 100" in out
+        for q in row["questions"]:
+            mark = "PASS" if q["score"] >= q["max_score"] else "FAIL"
+            assert f"{mark} {q['id']}  {number(q['score'])} / {number(q['max_score'])}  " in out, (name, q["id"], out)
+        assert (tmp_path / "c" / "report" / f"{name}.html").is_file()
