@@ -13,7 +13,7 @@ from grader import __version__
 from grader.errors import GraderError
 
 # Modules under grader.cli that define a sub-command, in the order `--help` lists them.
-COMMANDS = ("inspect", "run", "grade", "rescore", "rubric", "checks")
+COMMANDS = ("check", "inspect", "run", "grade", "rescore", "rubric", "checks", "gradescope")
 
 
 def build_parser() -> argparse.ArgumentParser:

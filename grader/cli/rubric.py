@@ -5,6 +5,7 @@
     grader rubric schema                  the rubric JSON Schema (rubrics/rubric.schema.json)
     grader rubric schema --overrides      the overrides JSON Schema
     grader rubric test R                  grade R's reference solution and known-wrong variants
+    grader rubric list                    the rubrics that ship with the grader (`--rubric NAME` takes one)
 
 `check` exits 0 when every rubric is valid and can grade; 1 when a rubric has problems, or
 uses a check type that is declared but not implemented yet (it says which).
@@ -41,6 +42,10 @@ def add_parser(subparsers: Any) -> None:
     test.add_argument("rubric", metavar="RUBRIC", help="rubric YAML file")
     test.add_argument("--wall-time", type=float, metavar="S", help="time limit per run instead of the rubric's")
     test.set_defaults(handler=run_test)
+    listing = sub.add_parser("list", help="the rubrics that ship with the grader",
+                             description="List the rubrics installed with the grader: name, title, questions, "
+                                         "points and file. `--rubric NAME` (grade, check...) takes the name.")
+    listing.set_defaults(handler=run_list)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -108,3 +113,22 @@ def run_test(args: argparse.Namespace) -> int:
     bad = sum(1 for o in outcomes if not o.ok)
     print(f"{args.rubric}: {len(outcomes) - bad} of {len(outcomes)} solutions graded as expected")
     return 1 if bad else 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from grader.cli.common import builtin_rubrics
+    from grader.errors import RubricError
+    from grader.rubric.cache import load_rubric_cached
+
+    found = builtin_rubrics()
+    if not found:
+        print("grader: no rubrics ship with this installation", file=sys.stderr)
+        return 1
+    for path in found:
+        try:
+            rubric = load_rubric_cached(path)
+        except RubricError as exc:
+            print(f"{path.stem}: invalid ({len(exc.problems)} problems)  {path}")
+            continue
+        print(f"{path.stem}: {rubric.title}, {len(rubric.questions)} questions, {rubric.max_score:g} points  {path}")
+    return 0

@@ -1,0 +1,101 @@
+"""Benchmark: what a student's self-check adds to the time their own code takes.
+
+For a submission (default: the rubric's reference solution and the example submissions that do
+not hit a time limit) this measures, interleaved, several times each:
+
+    bare:   every program the self-check runs, as `python answer.py`, one after the other (the
+            same programs, as many times as the grader runs them: once per run variant)
+    check:  `grader check SUBMISSION` as a student types it (a fresh process, rubric cache warm)
+
+and prints the median of both and the median difference: the self-check's overhead (start-up,
+imports, rubric, locating the answers, the sandbox, the checks, the report). The target is 0.5 s.
+
+    python bench/selfcheck_startup.py [SUBMISSION...] [--repeat 5] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.grade import grade_submission, outcome_of  # noqa: E402
+from grader.rubric.load import load_rubric  # noqa: E402
+from grader.sandbox import student_python  # noqa: E402
+
+RUBRIC = ROOT / "rubrics" / "multiprocessing.yaml"
+DEFAULTS = [ROOT / "rubrics" / "multiprocessing" / "reference.py",
+            *[p for p in sorted((ROOT / "submissions_example").iterdir()) if not p.name.startswith("001_")]]
+PYTHON = student_python()
+
+
+def programs(path: Path) -> list[str]:
+    """The programs a self-check of `path` runs, one entry per run (each variant of each attempt)."""
+    rubric = load_rubric(RUBRIC)
+    outcome = outcome_of(grade_submission(str(path), rubric), rubric)
+    return [a.source for q in outcome.questions for a in q.attempts for _ in a.runs]
+
+
+def bare(sources: list[str], folder: Path) -> float:
+    start = time.perf_counter()
+    for k, source in enumerate(sources):
+        file = folder / f"answer{k}.py"
+        file.write_text(source, encoding="utf-8")
+        subprocess.run([PYTHON, file.name], cwd=folder, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+    return time.perf_counter() - start
+
+
+def check(path: Path, folder: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "grader", "check", str(path), "--rubric", str(RUBRIC), "--out",
+                           str(folder / "out")], cwd=folder, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=120)
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1) or "Score: " not in done.stdout:
+        raise SystemExit(f"grader check {path} failed ({done.returncode}):\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", type=lambda p: Path(p).resolve(), default=DEFAULTS)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args()
+    # As a pip-installed grader runs: with its modules byte-compiled (this machine sets
+    # PYTHONDONTWRITEBYTECODE, which would make every start compile ~80 modules from source).
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"CI": "true"}
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for path in args.paths:
+            sources = programs(path)
+            check(path, folder, env)  # warms the rubric cache and the OS's file cache, as a student's 2nd run
+            times: dict[str, list[float]] = {"bare": [], "check": []}
+            for _ in range(args.repeat):
+                times["bare"].append(bare(sources, folder))
+                times["check"].append(check(path, folder, env))
+            b, c = statistics.median(times["bare"]), statistics.median(times["check"])
+            diffs = [ck - bk for bk, ck in zip(times["bare"], times["check"], strict=True)]
+            rows.append({"submission": path.name, "runs": len(sources), "bare": round(b, 3), "check": round(c, 3),
+                         "overhead": round(statistics.median(diffs), 3)})
+            print(f"{path.name:32} {len(sources):2} runs  bare {b:6.3f} s  check {c:6.3f} s  "
+                  f"overhead {rows[-1]['overhead']:6.3f} s", flush=True)
+    overall = statistics.median(r["overhead"] for r in rows)
+    print(f"median overhead of a self-check: {overall:.3f} s (target: 0.5 s)")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "median_overhead": overall}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""`grader check`: a student checks one submission before handing it in.
+
+    grader check NOTEBOOK [--rubric R] [--min-score X] [--out DIR]
+
+It grades through the same pipeline as `grade` (`grade_submission`, `outcome_of`) and shows only
+the student view: hidden checks never appear, their points still count. Each question gets a
+line with ✓/✗ (PASS/FAIL where there is no terminal), then every check that did not pass, with
+its message and what to try next; then the protections the runs had (the sandbox's own account
+in each Trace) and the path of the student's HTML page (DIR/report/<name>.html).
+
+It never prompts: standard input is not read, and off a terminal (CI, a pipe) it prints plain
+text. Exit codes: 0 graded (and at least --min-score); 1 below --min-score, or the file could not
+be graded; 2 a usage or rubric error.
+
+Start-up is kept short (a self-check should cost little more than the student's own code): the
+heavy modules are imported inside `run`, the rubric comes from a cache of parsed rubrics
+(grader.rubric.cache), and rich is imported only to colour a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from grader.cli.common import add_rubric_option
+
+if TYPE_CHECKING:
+    from grader.grade import Runner
+    from grader.outcome import CheckOutcome, QuestionOutcome, SubmissionOutcome
+    from grader.rubric.model import Rubric
+
+DEFAULT_OUT = "grader-check"
+MESSAGE_LIMIT = 600
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "check",
+        help="check one submission before handing it in (what the student sees)",
+        description="Grade one notebook or script with the rubric and print, per question, what passed, what "
+                    "did not and what to try next, then write the student's HTML page. Hidden checks stay "
+                    "hidden. Exit codes: 0 graded, 1 below --min-score or not gradable, 2 usage or rubric error.",
+    )
+    p.add_argument("path", metavar="NOTEBOOK", help="the submission: a notebook, a script, or a student folder")
+    add_rubric_option(p)
+    p.add_argument("--min-score", type=float, metavar="X", help="exit with status 1 when the score is below X")
+    p.add_argument("--out", metavar="DIR", default=DEFAULT_OUT, help=f"where to write the report (default: "
+                                                                      f"{DEFAULT_OUT})")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextIO | None = None,
+        environ: Mapping[str, str] | None = None) -> int:
+    from grader.cli.common import rubric_arg
+    from grader.errors import GraderError
+    from grader.rubric.cache import load_rubric_cached
+    from grader.rubric.load import ensure_gradable
+
+    stream = stream or sys.stdout
+    if args.min_score is not None and args.min_score < 0:
+        raise GraderError(f"--min-score must be 0 or more, not {args.min_score:g}")
+    if not Path(args.path).exists():
+        raise GraderError(f"{args.path}: no such file or folder")
+    rubric = load_rubric_cached(rubric_arg(args.rubric))
+    ensure_gradable(rubric)  # before any student code runs
+    from grader.render.safe import real_dir
+
+    out = real_dir(Path(args.out))  # a file or a link in the way is said before anything runs
+
+    from grader.grade import grade_submission, outcome_of
+
+    result = grade_submission(str(args.path), rubric, runner=runner)
+    outcome = outcome_of(result, rubric)
+    student = outcome.student_view()
+    report = write_report(out, outcome, rubric)
+    show(student, report, stream, environ=environ, min_score=args.min_score)
+    if student.error is not None:
+        return 1
+    if args.min_score is not None and student.score < args.min_score:
+        return 1
+    return 0
+
+
+def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:
+    """The student's page (the student view: render_submission makes it), nothing of the TA's."""
+    from grader.render.html import environment, render_submission
+    from grader.render.safe import write_file
+    from grader.render.write import page_paths
+    from grader.rubric.cache import private_dir
+
+    compiled = private_dir("templates")
+    if compiled is not None and environment().bytecode_cache is None:
+        # each self-check is a new process: keep the page's compiled template (0.1 s to compile)
+        from jinja2 import FileSystemBytecodeCache
+
+        environment().bytecode_cache = FileSystemBytecodeCache(str(compiled))
+
+    student_page, _ = page_paths(outcome.id)
+    return write_file(out, student_page, render_submission(outcome, "student", title=rubric.title))
+
+
+def next_step(question: QuestionOutcome, check: CheckOutcome) -> str:
+    """What to try next, from what the check says went wrong ("" when its message already says it:
+    a failed check's message starts with what the answer should do)."""
+    if not question.answered:
+        return (f"Make sure the answer to {question.id} is where the grader looks: a cell starting with a label "
+                f"such as `# {question.id}` (code) or `**{question.id}**` (text).")
+    if check.status == "timeout":
+        return ("Your program did not finish in time: look for a process that waits for something that never "
+                "comes (a join before start, a queue nobody fills, a missing `if __name__ == \"__main__\":`).")
+    if check.status == "error":
+        return "The check could not run on this answer: run the cell yourself and fix the error it shows."
+    if check.status == "skipped":
+        return "This is checked once the checks it depends on pass: fix those first."
+    return ""
+
+
+def protections(outcome: SubmissionOutcome) -> str | None:
+    """How the runs were isolated, as the sandbox recorded it in each Trace (the first run's account)."""
+    for q in outcome.questions:
+        for a in q.attempts:
+            for trace in a.runs.values():
+                info = trace.sandbox
+                if not info:
+                    continue
+                if info.get("isolation"):
+                    text = info["isolation"]
+                    if info.get("namespaces_unavailable"):
+                        text += f" (namespaces unavailable: {info['namespaces_unavailable']})"
+                    return text
+                parts = [f"{key}: {info[key]}" for key in ("user", "observer") if info.get(key)]
+                if parts:
+                    return "; ".join(parts)
+    return None
+
+
+def lines_for(student: SubmissionOutcome, report: Path) -> list[tuple[str, str]]:
+    """(style, text) lines: the style for a terminal, the text for everyone."""
+    from grader.render.csv_export import number
+    from grader.render.safe import printable, shorten
+
+    def safe(text: str) -> str:
+        return printable(shorten(text, MESSAGE_LIMIT))
+
+    out: list[tuple[str, str]] = [("bold", f"{safe(student.id)} ({safe(student.path)})")]
+    if student.error is not None:
+        out.append(("red", f"could not be graded: {safe(student.error)}"))
+    for q in student.questions:
+        full = q.score >= q.max_score
+        mark = "ok" if full else "bad"
+        title = shorten(" ".join(q.title.split()), 70)
+        out.append((mark, f"{q.id}  {number(q.score)} / {number(q.max_score)}  {safe(title)}"))
+        if not q.answered:
+            out.append(("dim", "    no answer was found for this question"))
+        for c in q.checks:
+            if c.status == "passed" and c.score >= c.max_score:
+                continue
+            word = "PARTIAL" if c.status == "passed" else c.status.upper()
+            out.append(("check", f"    {word:8} {safe(c.title)} ({number(c.score)} / {number(c.max_score)}): "
+                                 f"{safe(c.message)}"))
+            hint = next_step(q, c)
+            if hint:
+                out.append(("dim", f"             try: {hint}"))
+            if not q.answered:
+                break  # one hint is enough for an answer that is not there
+    out.append(("bold", f"Score: {number(student.score)} / {number(student.max_score)}"))
+    how = protections(student)
+    if how:
+        out.append(("dim", f"Protections: {safe(how)}"))
+    out.append(("", f"Report: {safe(str(report))}"))
+    return out
+
+
+_MARKS = {"ok": ("✓", "PASS", "green"), "bad": ("✗", "FAIL", "red")}
+_STYLES = {"check": "yellow", "dim": "dim", "bold": "bold", "red": "red", "": ""}
+
+
+def show(student: SubmissionOutcome, report: Path, stream: TextIO, *,
+         environ: Mapping[str, str] | None = None, min_score: float | None = None) -> None:
+    from grader.render.terminal import console_for, wants_plain
+
+    plain = wants_plain(stream, environ)
+    lines = lines_for(student, report)
+    if min_score is not None and student.error is None:
+        below = student.score < min_score
+        verdict = "NOT reached" if below else "reached"
+        lines.append(("red" if below else "dim", f"Minimum score {min_score:g}: {verdict}"))
+    if plain:
+        for style, text in lines:
+            stream.write((f"{_MARKS[style][1]} " if style in _MARKS else "") + text + "\n")
+        stream.flush()
+        return
+    from rich.text import Text
+
+    console = console_for(stream, plain=False, environ=environ)
+    for style, text in lines:
+        if style in _MARKS:
+            mark, _, colour = _MARKS[style]
+            console.print(Text.assemble((mark + " ", f"bold {colour}"), (text, colour)), soft_wrap=True)
+        else:
+            console.print(Text(text, style=_STYLES[style]), soft_wrap=True)
