@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -118,8 +119,13 @@ def test_without_the_linux_only_protections(tmp_path: Path, monkeypatch: pytest.
     options = runner.Options(**{name: False for name in LINUX_ONLY if name in fields})
     seen: list[dict[str, str]] = []
 
+    # Without namespaces a root grader refuses to run student code as root: as root, the runs need an
+    # interpreter an unprivileged uid can execute (this venv's may sit under /root).
+    python = shutil.which(f"python{sys.version_info.major}.{sys.version_info.minor}", path="/usr/bin") \
+        if os.geteuid() == 0 else None
+
     def run(*args: object, **kwargs: object) -> object:
-        trace = runner.run(*args, options=options, **kwargs)  # type: ignore[arg-type]
+        trace = runner.run(*args, options=options, python=python, **kwargs)  # type: ignore[arg-type]
         seen.append(dict(trace.sandbox))
         return trace
 
