@@ -133,9 +133,15 @@ def existing(out: Path) -> dict[str, SubmissionOutcome]:
 Grade = Callable[[Entry], SubmissionOutcome]
 
 
+@dataclass(frozen=True)
+class Done:
+    id: str
+    error: str | None
+
+
 @dataclass
 class Outcome:
-    graded: list[SubmissionOutcome] = field(default_factory=list)  # summaries, in order of completion
+    graded: list[Done] = field(default_factory=list)  # in order of completion (not the records: memory stays flat)
     reused: list[str] = field(default_factory=list)  # ids resumed from earlier results
     interrupted: bool = False
     not_done: list[str] = field(default_factory=list)  # ids not graded because of the interruption
@@ -166,29 +172,29 @@ def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jo
     result = Outcome()
     lock = threading.Lock()
 
-    def one(entry: Entry) -> SubmissionOutcome | None:
+    def one(entry: Entry) -> None:
         if cancel.requested():
-            return None
+            return
         if on_start is not None:
             on_start(entry)
         try:
             full = grade(entry)
         except cancel.Cancelled:
-            return None
+            return
         except Exception as exc:  # a grader fault on one submission: its row says so, the batch goes on
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             full = error_outcome(entry, rubric, f"the grader failed on this submission: {detail}")
         write(out, full)
         summary = full.summary()
+        del full  # the full record (its runs are most of it) is on disk now
         with lock:
-            result.graded.append(summary)
+            result.graded.append(Done(summary.id, summary.error))
         if on_done is not None:
             on_done(summary)
-        return summary
 
     cancel.reset()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures: dict[Future[SubmissionOutcome | None], Entry] = {}
+    futures: dict[Future[None], Entry] = {}
     try:
         futures = {pool.submit(one, e): e for e in todo}
         pending = set(futures)

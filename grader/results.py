@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +131,19 @@ def results_json(book: Gradebook) -> dict[str, Any]:
 
 
 def write_results_json(out: Path, book: Gradebook) -> Path:
-    return write_file(out, "results.json", json.dumps(results_json(book), indent=2, allow_nan=False) + "\n")
+    """results.json, written a submission at a time: its size never sits in memory whole."""
+    head = results_json(replace(book, submissions=()))
+
+    def pieces() -> Iterator[str]:
+        yield "{\n"
+        for key in ("grader", "rubric"):
+            yield f" {json.dumps(key)}: {json.dumps(head[key], allow_nan=False)},\n"
+        yield ' "submissions": ['
+        for k, s in enumerate(book.submissions):
+            yield ("," if k else "") + "\n  " + json.dumps(summary_json(s), allow_nan=False, ensure_ascii=False)
+        yield "\n ]\n}\n"
+
+    return write_file(out, "results.json", pieces())
 
 
 def score_table(book: Gradebook) -> str:

@@ -78,21 +78,25 @@ def _open_dir(root: Path, parts: Iterable[str]) -> int:
     return fd
 
 
-def write_file(root: Path, relative: str, data: str | bytes) -> Path:
+def write_file(root: Path, relative: str, data: str | bytes | Iterable[str]) -> Path:
     """Write `root/relative` whole or not at all, following no symlink below `root`.
 
     Folders are opened one level at a time with O_NOFOLLOW (created if missing); the data goes to
     a temporary file created exclusively beside the target, then renamed over it, which replaces
-    a planted link instead of writing through it.
+    a planted link instead of writing through it. `data` may be an iterable of text pieces, written
+    as they come (a large file is never held whole in memory).
     """
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     *folders, name = relative.split("/")
     fd = _open_dir(root, folders)
     tmp = f".{name[:40]}.{secrets.token_hex(6)}.tmp"
     try:
         out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=fd)
         with os.fdopen(out, "wb") as fh:
-            fh.write(payload)
+            if isinstance(data, (str, bytes)):
+                fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            else:
+                for piece in data:
+                    fh.write(piece.encode("utf-8"))
         os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
