@@ -24,7 +24,7 @@ from typing import Any
 
 from grader.answers import Answer
 from grader.checks import CheckContext, Verdict, run_checks
-from grader.checks.context import DEFAULT_VARIANT
+from grader.checks.context import variant_run
 from grader.errors import SubmissionError
 from grader.load import load
 from grader.locate import cells_named, locate, questions_from_rubric
@@ -77,10 +77,6 @@ class Result:
         return next((q for q in self.questions if q.question.id == qid), None)
 
 
-def _variant_start_method(variant: str) -> str | None:
-    return None if variant == DEFAULT_VARIANT else variant
-
-
 def is_attempt(answer_code: str) -> bool:
     """A code part that does something when run, not only definitions or imports."""
     try:
@@ -104,9 +100,9 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     from grader.sandbox import Limits
 
     limits = Limits(**question.limits.as_dict())
-    return {variant: runner(program.source, limits=limits, start_method=_variant_start_method(variant),
-                            seed=RUN_SEED)
-            for variant in sorted(variants)}
+    runs = {variant: variant_run(variant) for variant in sorted(variants)}
+    return {variant: runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset)
+            for variant, (method, offset) in runs.items()}
 
 
 def grade_question(submission: Submission, question: Question, answer: Answer, runner: Runner,

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from grader.checks.behaviour import DEFAULT_RUN, children, describe, stopped_note
-from grader.checks.context import CheckContext
+from grader.checks.behaviour import DEFAULT_RUN, children, describe, gap, stopped_note
+from grader.checks.context import DEFAULT_VARIANT, RESEED_VARIANT, CheckContext
 from grader.checks.registry import Params, register
 from grader.checks.verdict import Verdict
 from grader.trace import Process, Trace
@@ -74,6 +74,8 @@ def distinct_numbers(ctx: CheckContext, params: DistinctNumbersParams) -> Verdic
     not count."""
     trace = ctx.trace()
     assert trace is not None
+    if (missing := gap(trace, "which process printed which number")) is not None:
+        return missing
     procs = children(trace)
     by_pid = printed_numbers(trace, procs, params.streams)
     distinct = sorted({n for nums in by_pid.values() for n in nums})
@@ -115,13 +117,23 @@ def _matching(sets: dict[int, set[float]]) -> dict[int, float]:
     return {pid: n for n, pid in owner.items()}
 
 
-@register("one_number_per_process", params=OneNumberPerProcessParams, variants=DEFAULT_RUN)
+def _signature(by_pid: dict[int, list[float]]) -> list[tuple[float, ...]]:
+    """What the children printed, independent of pids: each printer's numbers, sorted."""
+    return sorted(tuple(sorted(set(nums))) for nums in by_pid.values())
+
+
+@register("one_number_per_process", params=OneNumberPerProcessParams,
+          variants=frozenset({DEFAULT_VARIANT, RESEED_VARIANT}))
 def one_number_per_process(ctx: CheckContext, params: OneNumberPerProcessParams) -> Verdict:
     """At least `n` different child processes each printed its own number, the numbers pairwise
     different, and not by chance: where the numbers or their spread over processes depend on
-    scheduling (which Pool worker runs which task) or on random numbers, it fails and says why."""
+    scheduling (which Pool worker runs which task) or on random numbers, it fails and says why.
+    Chance is seen from outside: the program runs a second time with another seed (the `reseed`
+    run), and numbers that change between the two runs were not given to the processes."""
     trace = ctx.trace()
     assert trace is not None
+    if (missing := gap(trace, "which process printed which number")) is not None:
+        return missing
     procs = children(trace)
     by_pid = printed_numbers(trace, procs, params.streams)
     chosen = _matching({pid: set(nums) for pid, nums in by_pid.items()})
@@ -137,6 +149,14 @@ def one_number_per_process(ctx: CheckContext, params: OneNumberPerProcessParams)
         return Verdict.failed(f"The numbers come from the random module ({len(random_printers)} printing process(es) "
                               "drew random numbers), so nothing makes them different: two processes may print the "
                               "same number. Give each process its own number, e.g. as an argument.", evidence)
+    other = ctx.trace(RESEED_VARIANT)  # absent when another check re-judges a single run (spawn_safe)
+    if other is not None and by_pid:
+        again = printed_numbers(other, children(other), params.streams)
+        if _signature(again) != _signature(by_pid):
+            evidence["numbers_with_another_seed"] = {str(pid): [_show(n) for n in nums] for pid, nums in again.items()}
+            return Verdict.failed("The numbers change when the program runs again with another random seed: they "
+                                  "come from chance (random numbers, the clock...), so nothing makes them different. "
+                                  "Give each process its own number, e.g. as an argument.", evidence)
     pooled = [kinds[pid] for pid in by_pid if kinds[pid].kind in ("pool_worker", "executor_worker")]
     if pooled:
         return Verdict.failed("The numbers were printed by pool tasks: which worker process runs which task depends "

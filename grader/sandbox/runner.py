@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError
-from grader.sandbox import bootdir, events, isolation, netlink, workdir
+from grader.sandbox import bootdir, isolation, kernel, netlink, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
@@ -130,6 +130,7 @@ class _Run:
         self.proc_events: netlink.ProcEvents | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.watch: Watch | None = None
+        self.observer: kernel.Observer | None = None
 
     def go(self) -> Trace:
         rundir, slot_fd = _lease_rundir()
@@ -199,17 +200,23 @@ class _Run:
         env = self._environment()
         watch = self.watch = Watch(uid=self.uid, cgroups=self.cgroups, events=self.proc_events,
                                    marker=f"GRADER_RUN={self.run_id}".encode())
+        # the kernel observer (strace) runs in front, as the grader's user; the program drops to its uid after it
+        observer = self.observer = kernel.Observer.open()
+        argv = [*observer.prefix(), *kernel.as_user(self.uid), self.exe, self.filename]
+        self.clock = kernel.wall_to_monotonic()
         t0 = time.monotonic()
         try:
             proc = self.proc = subprocess.Popen(
-                [self.exe, self.filename], cwd=self.work, env=env, stdin=subprocess.DEVNULL,
+                argv, cwd=self.work, env=env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
-                user=self.uid, group=self.uid, extra_groups=[] if self.uid is not None else None,
             )
         except OSError as exc:
             raise SandboxError(f"cannot start {self.exe}: {exc}") from exc
-        if self.cgroups is not None:
-            self.cgroups.add(proc.pid)  # the recorder waits for this before the program runs
+        assert proc.stdout is not None and proc.stderr is not None
+        observer.start(pipes={kernel.pipe_inode(proc.stdout.fileno()): "stdout",
+                              kernel.pipe_inode(proc.stderr.fileno()): "stderr"},
+                       workdir=str(self.work), main_argv=(self.exe, self.filename), byte_cap=self.limits.output,
+                       events_path=str(self.events_path), events_cap=self.limits.file_size)
         watch.start(proc.pid, t0, (self.exe, self.filename))
         return proc, watch, t0
 
@@ -228,7 +235,10 @@ class _Run:
             sel.register(main.pidfd, selectors.EVENT_READ, main)
         if self.proc_events is not None:
             sel.register(self.proc_events.fileno(), selectors.EVENT_READ, watch)
-        tail = events.Tail(self.events_path)
+        observer = self.observer
+        assert observer is not None
+        sel.register(observer.fd, selectors.EVENT_READ, observer)
+        in_cgroup = False
         deadline = t0 + limits.wall_time
         interval = 0.005
         next_poll = t0 + interval
@@ -240,12 +250,15 @@ class _Run:
                 now = time.monotonic()
                 if main.pidfd < 0:
                     main.reap()
-                if main.done and linger_until is None:
+                if self.cgroups is not None and not in_cgroup and observer.record and observer.record.main:
+                    in_cgroup = True
+                    self.cgroups.add(observer.record.main)  # the recorder waits for this before the program runs
+                if (main.done or observer.main_ended) and linger_until is None:
                     linger_until = min(now + LINGER, deadline)
                 if linger_until is not None and (now >= linger_until or (out.closed and err.closed
                                                                        and not watch.alive())):
                     break
-                if not main.done and now >= deadline:
+                if not (main.done or observer.main_ended) and now >= deadline:
                     timed_out = True
                     break
                 if watch.count() > limits.max_processes + HELPERS:
@@ -255,6 +268,8 @@ class _Run:
                 for key, _mask in sel.select(max(0.0, wake - time.monotonic())):
                     if key.data is watch:
                         watch.read_events()
+                    elif key.data is observer:
+                        observer.drain()
                     elif key.data is main:
                         sel.unregister(key.fd)
                         main.reap(block=True)
@@ -264,20 +279,22 @@ class _Run:
                             sel.unregister(key.fd)
                 if time.monotonic() >= next_poll:
                     if not watch.exact:  # no kernel events: look at the process table ourselves
-                        for pid in tail.new_pids():
-                            watch.verify(pid)
                         watch.poll()
                     interval = min(interval * 1.5, 0.05 if main.pidfd >= 0 or not watch.exact else 0.01)
                     next_poll = time.monotonic() + interval
         finally:
             survivors = self._end(main, watch)
             _finish_pipes(out, err)
+            observer.drain()
             sel.close()
             main.close()
         return self._record(main, watch, t0, out, err, timed_out, watchdog, survivors)
 
     def _end(self, main: _Main, watch: Watch) -> set[int]:
         """Kill everything still alive; returns the pids that were (the main one included)."""
+        self.t_end = time.monotonic()
+        self._kill_observed(main)
+        self.observer_ended = main.done  # strace ended by itself: its record is whole
         alive_main = not main.done
         if alive_main:
             with contextlib.suppress(OSError):
@@ -289,28 +306,43 @@ class _Run:
         watch.settle()
         return survivors
 
+    def _kill_observed(self, main: _Main, timeout: float = 0.5) -> None:
+        """Kill the program's processes the observer knows to be alive, and let strace see them
+        die and end by itself (so its record is complete), before anything else is killed."""
+        observer = self.observer
+        if observer is None or observer.record is None or main.done:
+            return
+        deadline = time.monotonic() + timeout
+        while not main.done and time.monotonic() < deadline:
+            observer.drain()
+            live = [p.pid for p in observer.record.tasks.values() if p.end is None and p.first is not None]
+            for pid in live:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            main.reap()
+            time.sleep(0.002)
+        observer.drain()
+
     # -- after ----------------------------------------------------------------------------------
 
     def _record(self, main: _Main, watch: Watch, t0: float, out: PipeCapture, err: PipeCapture,
                 timed_out: bool, watchdog: str | None, survivors: set[int]) -> Trace:
-        assert main.end is not None
+        assert main.end is not None and self.observer is not None and self.observer.record is not None
         files, extra = workdir.list_files(self.work, self.filename, self.source)
-        log = events.read(self.events_path, self.limits.file_size)
-        dests = {ev.get("dest") for ev in log.events if ev.get("ev") == "log"}
-        log_files = {d: workdir.read_text(self.work, d) for d in dests
-                     if isinstance(d, str) and d not in ("stdout", "stderr")}
+        problem = "" if self.observer_ended else "the observer (strace) had to be killed before it saw the run end"
+        facts = self.observer.record.facts(self.observer_ended, problem)
         return assemble(Facts(
             t0=t0, main_pid=main.pid, main_status=main.status, main_end=main.end,
-            cpu_time=main.cpu + watch.orphan_cpu, timed_out=timed_out, watchdog=watchdog, survivors=survivors,
-            seen=watch.seen, exact=watch.exact,
+            cpu_time=main.cpu + watch.orphan_cpu, timed_out=timed_out, watchdog=watchdog, kernel=facts,
+            clock=self.clock, t_end=self.t_end,
             stdout=Capture(out.text(), out.total, out.truncated), stderr=Capture(err.text(), err.total, err.truncated),
-            events=log, files=files, files_not_listed=extra, log_files=log_files,
+            files=files, files_not_listed=extra,
             cgroup_hit_max=self.cgroups.hit_max() if self.cgroups is not None else False, limits=self.limits,
-            seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(watch, log),
+            seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(watch, facts),
         ))
 
-    def _describe(self, watch: Watch, log: events.EventLog) -> dict[str, str]:
-        version = next((str(ev["py"]) for ev in log.events if ev.get("ev") == "start" and "py" in ev), "")
+    def _describe(self, watch: Watch, facts: kernel.KernelFacts) -> dict[str, str]:
+        version = ".".join(str(v) for v in _python_version(self.exe))
         if self.uid is not None:
             user = f"uid {self.uid} (a uid of its own)"
         elif self.is_root:
@@ -323,7 +355,7 @@ class _Run:
             "python_version": version,
             "user": user,
             "cgroup": ", ".join(str(d) for d in self.cgroups.dirs) if self.cgroups is not None else "none",
-            "observer": "kernel process events" if watch.exact else "/proc polling",
+            "observer": "strace" + ("" if facts.complete else " (incomplete: " + "; ".join(facts.gaps)[:300] + ")"),
             "subreaper": "yes" if isolation.make_subreaper() else "no",
         }
 
@@ -381,6 +413,24 @@ class _Main:
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
+
+
+_VERSIONS: dict[str, tuple[int, ...]] = {}
+
+
+def _python_version(exe: str) -> tuple[int, ...]:
+    """The version of the interpreter that runs student code (asked once per interpreter)."""
+    if exe not in _VERSIONS:
+        if os.path.realpath(exe) == os.path.realpath(sys.executable):
+            _VERSIONS[exe] = tuple(sys.version_info[:3])
+        else:
+            try:
+                text = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:3])"], capture_output=True,
+                                      text=True, timeout=10, check=True).stdout
+                _VERSIONS[exe] = tuple(int(x) for x in text.split())
+            except (OSError, subprocess.SubprocessError, ValueError):
+                _VERSIONS[exe] = ()
+    return _VERSIONS[exe]
 
 
 def _finish_pipes(out: PipeCapture, err: PipeCapture, timeout: float = 1.0) -> None:
