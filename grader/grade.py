@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,10 +145,15 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
     except SubmissionError as exc:
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)
-    chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
-    answers = locate(submission, questions_from_rubric(rubric), chosen)
-    results = [grade_question(submission, q, a, runner, max_attempts)
-               for q, a in zip(rubric.questions, answers, strict=True)]
+    try:
+        chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
+        answers = locate(submission, questions_from_rubric(rubric), chosen)
+        results = [grade_question(submission, q, a, runner, max_attempts)
+                   for q, a in zip(rubric.questions, answers, strict=True)]
+    except Exception as exc:  # a grader bug (or a sandbox failure) on one submission must not stop the batch
+        reason = f"grading failed: {type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))
+        score = score_submission(rubric, submission.name, [], overrides, error=reason)
+        return Result(submission.name, path, score, submission, error=reason, seconds=time.monotonic() - start)
     score = score_submission(rubric, submission.name, [r.score for r in results], overrides)
     return Result(submission.name, path, score, submission, results, seconds=time.monotonic() - start)
 

@@ -293,7 +293,7 @@ class KernelRecord:
             strings = _HEXSTR.findall(args)
             argv = tuple(_hex(s).decode("utf-8", "replace")[:200] for s, _cut in strings[1:64])
             p.argv, p.execs = argv, p.execs + 1
-            if self.main is None and argv[-len(self.main_argv):] == self.main_argv and len(argv) >= 2:
+            if self.main is None and argv == self.main_argv:  # exactly: a wrapper's argv ends the same way
                 self.main = tgid
 
     def _write(self, tid: int, tgid: int, t: float, name: bytes, args: bytes, ret: int) -> None:
