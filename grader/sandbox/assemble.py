@@ -102,7 +102,6 @@ class _Collected:
 
     claims: dict[int, _Claims] = field(default_factory=dict)  # by the pid that wrote them
     pstart: dict[int, Event] = field(default_factory=dict)  # parents' records, by child pid
-    waited: dict[int, float] = field(default_factory=dict)  # child pid -> when its parent first waited
     subs: dict[int, Event] = field(default_factory=dict)  # subprocess records, by child pid
     worker_pool: dict[int, str] = field(default_factory=dict)
     pools: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -132,8 +131,6 @@ def _collect(evs: list[Event], t0: float) -> _Collected:
             c.rand = True
         elif kind == "pstart" and isinstance(ev.get("child"), int):
             col.pstart[ev["child"]] = ev
-        elif kind == "wait" and isinstance(ev.get("child"), int):
-            col.waited.setdefault(ev["child"], t - t0)
         elif kind == "sub" and isinstance(ev.get("child"), int):
             col.subs[ev["child"]] = ev
         elif kind == "pool":

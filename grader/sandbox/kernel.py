@@ -39,7 +39,8 @@ from pathlib import Path
 
 VERSION = 1
 SYSCALLS = ("clone", "clone3", "fork", "vfork", "execve", "execveat", "exit_group", "wait4", "waitid",
-            "write", "writev", "getpid")
+            "write", "writev")
+PIDNS_SYSCALLS = ("getpid",)  # only needed to map pids when the program has a PID namespace of its own
 STRING_CAP = 65536  # bytes of one write that strace prints; longer writes are kept cut (noted)
 
 MAX_TASKS = 4096  # processes and threads kept
@@ -146,7 +147,9 @@ class KernelRecord:
     """Incremental, bounded parser of `strace -f -q -ttt -y -xx` output."""
 
     def __init__(self, *, pipes: dict[int, str], workdir: str, main_argv: Sequence[str],
-                 events_path: str = "", events_cap: int = 16 << 20, read_proc: bool = True) -> None:
+                 events_path: str = "", events_cap: int = 16 << 20, read_proc: bool = True,
+                 pidns: bool | None = None) -> None:
+        self.pidns = pidns  # None: find out from the main process (its getpid() or /proc)
         self.pipes = {f"pipe:[{ino}]".encode(): name for ino, name in pipes.items()}
         if events_path:
             self.pipes[events_path.encode()] = "events"
@@ -368,7 +371,10 @@ class KernelRecord:
                 inner[tgid] = self.inner_tid[tgid]
             elif tgid in self.getpid:
                 inner[tgid] = self.getpid[tgid]
-        same_ns = self.main is not None and inner.get(self.main, self.main) == self.main
+        if self.pidns is None:
+            same_ns = self.main is not None and inner.get(self.main, self.main) == self.main
+        else:
+            same_ns = not self.pidns
         if same_ns:
             inner = {tgid: tgid for tgid in self.tasks}
         by_inner = {v: k for k, v in inner.items()}
@@ -460,8 +466,9 @@ class Observer:
     program's first line of Python runs), so nothing the program starts can open it by name.
     """
 
-    def __init__(self, strace: str, fifo_dir: Path) -> None:
+    def __init__(self, strace: str, fifo_dir: Path, pidns: bool = False) -> None:
         self.strace = strace
+        self.pidns = pidns
         self.dir = fifo_dir
         self.fifo = fifo_dir / "kernel"
         os.mkfifo(self.fifo, 0o600)
@@ -475,22 +482,24 @@ class Observer:
         self.bytes = 0
 
     @classmethod
-    def open(cls) -> Observer:
+    def open(cls, *, pidns: bool = False) -> Observer:
+        """pidns: the program will run in a PID namespace of its own (inner and outer pids differ)."""
         strace = strace_path()
         if strace is None:
             from grader.errors import SandboxError
 
             raise SandboxError("strace is not installed: it observes every run (apt install strace)")
-        return cls(strace, Path(tempfile.mkdtemp(prefix="grader-observer-")))
+        return cls(strace, Path(tempfile.mkdtemp(prefix="grader-observer-")), pidns)
 
     def prefix(self) -> list[str]:
+        calls = SYSCALLS + (PIDNS_SYSCALLS if self.pidns else ())
         return [self.strace, "-f", "--seccomp-bpf", "-q", "-ttt", "-y", "-xx", "-s", str(STRING_CAP),
-                "-e", "trace=" + ",".join(SYSCALLS), "-o", str(self.fifo), "--"]
+                "-e", "trace=" + ",".join(calls), "-o", str(self.fifo), "--"]
 
     def start(self, *, pipes: dict[int, str], workdir: str, main_argv: Sequence[str], byte_cap: int,
               events_path: str, events_cap: int) -> None:
         self.record = KernelRecord(pipes=pipes, workdir=workdir, main_argv=main_argv, events_path=events_path,
-                                   events_cap=events_cap)
+                                   events_cap=events_cap, pidns=self.pidns)
         self.record.byte_cap = byte_cap
 
     @property

@@ -27,7 +27,8 @@ ARGV = ("/usr/bin/python3", "answer.py")
 
 
 def record(text: str) -> KernelRecord:
-    rec = KernelRecord(pipes={PIPE: "stdout", PIPE + 1: "stderr"}, workdir=WORK, main_argv=ARGV, read_proc=False)
+    rec = KernelRecord(pipes={PIPE: "stdout", PIPE + 1: "stderr"}, workdir=WORK, main_argv=ARGV, read_proc=False,
+                       pidns=False)
     rec.feed(text.encode())
     return rec
 
@@ -131,8 +132,8 @@ print("main", os.getpid())
 '''
 
 
-def observe(argv: list[str], cwd: Path) -> tuple[kernel.KernelFacts, bytes]:
-    obs = kernel.Observer.open()
+def observe(argv: list[str], cwd: Path, *, pidns: bool = False) -> tuple[kernel.KernelFacts, bytes]:
+    obs = kernel.Observer.open(pidns=pidns)
     try:
         proc = subprocess.Popen([*obs.prefix(), *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout is not None and proc.stderr is not None
@@ -185,7 +186,7 @@ def test_a_real_run_inside_bwrap_maps_inner_and_outer_pids(tmp_path: Path) -> No
     probe = subprocess.run([*bwrap, "true"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"bwrap cannot create namespaces here: {probe.stderr.decode()[:200]}")
-    facts, stdout = observe([*bwrap, sys.executable, "answer.py"], tmp_path)
+    facts, stdout = observe([*bwrap, sys.executable, "answer.py"], tmp_path, pidns=True)
     check_children(facts, stdout)
     main = facts.processes[facts.main or 0]
     assert main.inner is not None and main.inner != main.pid and main.inner < 10  # bwrap's namespace
