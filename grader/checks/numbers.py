@@ -149,20 +149,22 @@ def one_number_per_process(ctx: CheckContext, params: OneNumberPerProcessParams)
         return Verdict.failed(f"The numbers come from the random module ({len(random_printers)} printing process(es) "
                               "drew random numbers), so nothing makes them different: two processes may print the "
                               "same number. Give each process its own number, e.g. as an argument.", evidence)
-    other = ctx.trace(RESEED_VARIANT)  # absent when another check re-judges a single run (spawn_safe)
-    if other is not None and by_pid:
-        again = printed_numbers(other, children(other), params.streams)
-        if _signature(again) != _signature(by_pid):
-            evidence["numbers_with_another_seed"] = {str(pid): [_show(n) for n in nums] for pid, nums in again.items()}
-            return Verdict.failed("The numbers change when the program runs again with another random seed: they "
-                                  "come from chance (random numbers, the clock...), so nothing makes them different. "
-                                  "Give each process its own number, e.g. as an argument.", evidence)
     pooled = [kinds[pid] for pid in by_pid if kinds[pid].kind in ("pool_worker", "executor_worker")]
     if pooled:
         return Verdict.failed("The numbers were printed by pool tasks: which worker process runs which task depends "
                               "on scheduling, so no process is given its own number. Start one multiprocessing.Process "
                               "per number.", evidence)
     if len(chosen) >= params.n:
+        # only a pass is re-examined: what fails anyway keeps its own reason
+        other = ctx.trace(RESEED_VARIANT)  # absent when another check re-judges a single run (spawn_safe)
+        if other is not None:
+            again = printed_numbers(other, children(other), params.streams)
+            if _signature(again) != _signature(by_pid):
+                evidence["numbers_with_another_seed"] = {str(pid): [_show(n) for n in nums]
+                                                         for pid, nums in again.items()}
+                return Verdict.failed("The numbers change when the program runs again with another random seed: "
+                                      "they come from chance (random numbers, the clock...), so nothing makes them "
+                                      "different. Give each process its own number, e.g. as an argument.", evidence)
         from_args = [pid for pid, n in chosen.items() if str(_show(n)) in (kinds[pid].args or "")]
         evidence["number_in_arguments"] = [str(pid) for pid in from_args]
         return Verdict.passed(f"{len(chosen)} child processes each printed their own number: "

@@ -306,7 +306,7 @@ class _Run:
         watch.settle()
         return survivors
 
-    def _kill_observed(self, main: _Main, timeout: float = 2.0) -> None:
+    def _kill_observed(self, main: _Main, timeout: float = 0.5) -> None:
         """Kill the program's processes the observer knows to be alive, and let strace see them
         die and end by itself (so its record is complete), before anything else is killed."""
         observer = self.observer

@@ -257,3 +257,33 @@ def test_an_error_while_grading_one_submission_becomes_its_row(tmp_path: Path) -
     result = grade_submission(str(submission), load_rubric(RUBRIC), runner=broken_runner)
     assert result.error is not None and "the sandbox fell over" in result.error
     assert "Traceback" in result.error and result.score.error == result.error
+
+
+_NOBODY_DRIVER = '''import json, sys
+from grader.sandbox import Limits
+from grader.sandbox.runner import run
+source = sys.stdin.read()
+print(json.dumps([run(source, python=sys.argv[1], start_method=m, limits=Limits(wall_time=10)).to_json()
+                  for m in ("fork", "spawn") for _ in range(4)]))
+'''
+
+
+def test_start_all_then_join_is_concurrent_as_an_ordinary_user() -> None:
+    """The same verdict without root (a TA's laptop): no uid of its own, no kernel process events."""
+    import os
+    import subprocess
+
+    system_python = "/usr/bin/python3.11"
+    if os.geteuid() != 0 or not os.access(system_python, os.X_OK):
+        pytest.skip("needs root (to become nobody) and /usr/bin/python3.11")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "HOME": "/tmp", "LANG": "C.UTF-8"}
+    proc = subprocess.run([system_python, "-c", _NOBODY_DRIVER, system_python], input=START_ALL, capture_output=True,
+                          text=True, env=env, cwd="/tmp", timeout=120, user=65534, group=65534, extra_groups=[],
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+    for data in json.loads(proc.stdout):
+        trace = Trace.from_json(data)
+        assert trace.sandbox["user"] == "uid 65534 (the grader's user)"
+        ctx = CheckContext(Q6, Answer("Q6", [AnswerPart(0, PartKind.CODE, START_ALL)]), START_ALL, {"default": trace})
+        v = concurrent(ctx, ConcurrentParams(n=4))
+        assert v.status is Status.PASSED, (v.message, v.evidence)

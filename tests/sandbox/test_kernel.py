@@ -84,6 +84,12 @@ def test_what_the_program_writes_cannot_look_like_strace_output() -> None:
     assert set(facts.processes) == {100} and facts.writes[0].data == forged.encode()
 
 
+def test_a_task_killed_mid_call_is_not_a_gap() -> None:
+    text = EXEC + "101 1.2 ???( <unfinished ...>\n101 1.3 +++ killed by SIGKILL +++\n100 1.4 +++ exited with 0 +++\n"
+    facts = record(text).facts()
+    assert facts.complete, facts.gaps
+
+
 def test_gaps_are_reported() -> None:
     facts = record(EXEC + "garbage that is not strace\n").facts()
     assert not facts.complete
