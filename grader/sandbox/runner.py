@@ -131,6 +131,9 @@ class _Run:
         self.proc: subprocess.Popen[bytes] | None = None
         self.watch: Watch | None = None
         self.observer: kernel.Observer | None = None
+        self.clock = 0.0  # wall clock - monotonic clock, to read strace's times
+        self.t_end = 0.0  # when the run ended and the kill began
+        self.observer_ended = False  # strace ended by itself (its record is whole)
 
     def go(self) -> Trace:
         rundir, slot_fd = _lease_rundir()
@@ -376,6 +379,8 @@ class _Run:
                     stream.close()
         if self.proc_events is not None:
             self.proc_events.close()
+        if self.observer is not None:
+            self.observer.close()
         if self.cgroups is not None:
             self.cgroups.remove()
 
