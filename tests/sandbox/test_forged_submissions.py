@@ -103,6 +103,21 @@ if __name__ == "__main__":
         p.join()
 '''
 
+LOG_FILE_CLAIMS = '''import multiprocessing, os, time
+import _grader_recorder as rec
+def claim(n):  # each child claims it logged its number to a file, but writes nothing itself
+    rec._emit(rec._ev("log", th=0, level="INFO", logger="root", dest="numbers.log", x=f"number {n}\\n"))
+    time.sleep(0.3)
+if __name__ == "__main__":
+    ps = [multiprocessing.Process(target=claim, args=(n,)) for n in (1, 2, 3, 4)]
+    for p in ps:
+        p.start()
+    with open("numbers.log", "w") as f:  # the parent writes what they claim
+        f.write("".join(f"number {n}\\n" for n in (1, 2, 3, 4)))
+    for p in ps:
+        p.join()
+'''
+
 BUSY_WAIT = '''import multiprocessing
 def show(n):
     print(n)
@@ -168,6 +183,12 @@ def test_appending_to_the_event_file_earns_nothing() -> None:
 def test_calling_the_recorder_for_children_that_print_nothing_earns_no_numbers() -> None:
     verdicts = grade_q6(SILENT_CHILDREN_LOUD_PARENT)
     assert verdicts["four_processes"] == "passed"  # four real children did start
+    assert verdicts["four_distinct_numbers"] == "failed" and verdicts["one_number_per_process"] == "failed", verdicts
+
+
+def test_log_records_a_child_claims_but_never_wrote_earn_no_numbers() -> None:
+    verdicts = grade_q6(LOG_FILE_CLAIMS)
+    assert verdicts["four_processes"] == "passed"
     assert verdicts["four_distinct_numbers"] == "failed" and verdicts["one_number_per_process"] == "failed", verdicts
 
 
