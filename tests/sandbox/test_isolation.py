@@ -293,6 +293,8 @@ def test_a_grader_that_is_not_root() -> None:
     if isinstance(bwrap.probe(), bwrap.Bwrap):  # unprivileged user namespaces work for root here
         assert trace.sandbox["isolation"].startswith("bwrap") and trace.sandbox["user_namespace"] == "yes"
         assert namespaced(trace) and str(trace.processes[0].pid) == trace.sandbox["main_pid"]
+        # pids start after 10000 as an ordinary user too: a child printing 2 is not printing its parent's pid
+        assert trace.processes[0].pid == 10_001 and all(p.pid > 10_001 for p in trace.children())
 
 
 @pytest.mark.parametrize("version", ["3.10", "3.12", "3.13"])
