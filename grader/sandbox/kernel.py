@@ -167,6 +167,7 @@ class KernelRecord:
         self.tgid: dict[int, int] = {}  # outer tid -> outer tgid
         self.inner_tid: dict[int, int] = {}  # outer tid -> inner tid (from /proc, else its gettid())
         self.getpid: dict[int, int] = {}  # outer tid -> what its getpid() returned (inner tgid)
+        self.outside: set[int] = set()  # outer tids in the grader's PID namespace: their clone() returns outer pids
         self.clones: list[tuple[int, int, float, int, bool]] = []  # (tgid, tid, t, inner result, thread)
         self.waits: list[tuple[int, float, float, int, bool, int]] = []  # (tgid, t, t_done, target, nohang, got)
         self.writes: list[KWrite] = []
@@ -255,9 +256,11 @@ class KernelRecord:
         """A task seen for the first time: look at it in /proc while it (probably) still lives."""
         tgid = tid
         if self.read_proc:
-            tgid_read, nspid = _proc_status(tid)
+            tgid_read, nspid, depth = _proc_status(tid)
             if tgid_read is not None:
                 tgid = tgid_read
+            if depth == 1:
+                self.outside.add(tid)  # in the grader's own PID namespace (bwrap before its clone)
             if nspid is not None:
                 self.inner_tid[tid] = nspid
         self.tgid[tid] = tgid
@@ -405,8 +408,10 @@ class KernelRecord:
             by_inner_tid.setdefault(inner.get(tgid, -1), tgid)
 
         clones: list[KClone] = []
-        for tgid, _tid, t, res, thread in self.clones:
-            child = by_inner_tid.get(res)
+        for tgid, tid, t, res, thread in self.clones:
+            # a clone by a task outside the namespace (bwrap making its init) returns a host pid,
+            # which may equal the namespace pid of one of the program's processes
+            child = (res if res in self.tgid else None) if tid in self.outside else by_inner_tid.get(res)
             clones.append(KClone(tgid, t, child if not thread else None, thread))
             if child is None:
                 continue
@@ -449,20 +454,23 @@ class KernelRecord:
                            [c for c in clones if c.pid in run], not gaps, gaps, caps)
 
 
-def _proc_status(tid: int) -> tuple[int | None, int | None]:
-    """(outer tgid, innermost pid) of a live task from /proc/<tid>/status."""
+def _proc_status(tid: int) -> tuple[int | None, int | None, int]:
+    """(outer tgid, innermost pid, PID namespace depth below ours: 1 is ours) of a live task from
+    /proc/<tid>/status."""
     try:
         with open(f"/proc/{tid}/status", "rb") as f:
             text = f.read(4096)
     except OSError:
-        return None, None
+        return None, None, 0
     tgid = nspid = None
+    depth = 0
     for line in text.split(b"\n"):
         if line.startswith(b"Tgid:"):
             tgid = int(line.split()[1])
         elif line.startswith(b"NSpid:"):
-            nspid = int(line.split()[-1])
-    return tgid, nspid
+            fields = line.split()[1:]
+            nspid, depth = int(fields[-1]), len(fields)
+    return tgid, nspid, depth
 
 
 # -- the observer process -----------------------------------------------------------------------

@@ -102,6 +102,31 @@ def test_in_a_pid_namespace_a_thread_gone_before_proc_was_read_is_matched_by_get
     assert [w.reaped for w in facts.waits] == [103]
 
 
+def test_bwraps_clone_returns_a_host_pid_that_may_equal_a_namespace_pid() -> None:
+    """bwrap (outside the namespace, host pid 50) creates init, whose host pid 10002 is also the
+    namespace pid of the program's child: the child's parent is still the main process."""
+    bwrap = "/usr/bin/bwrap"
+    text = (f'50 1.0 execve("{hx(bwrap)}", ["{hx(bwrap)}"], 0x7ff /* 9 vars */) = 0\n'
+            + "50 1.01 clone(child_stack=NULL, flags=CLONE_NEWPID|CLONE_NEWNET|SIGCHLD) = 10002\n"
+            + "10002 1.02 clone(child_stack=NULL, flags=SIGCHLD) = 10001\n"
+            + EXEC.replace("100 1.000000", "60 1.03")
+            + "60 1.04 getpid() = 10001\n"
+            + "60 1.05 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 10002\n"
+            + "61 1.06 getpid() = 10002\n"
+            + "61 1.07 +++ exited with 0 +++\n"
+            + "60 1.08 wait4(10002, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 10002\n"
+            + "60 1.09 +++ exited with 0 +++\n"
+            + "10002 1.10 +++ exited with 0 +++\n"
+            + "50 1.11 +++ exited with 0 +++\n")
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
+    rec.outside = {50}  # what /proc's NSpid says of bwrap (one namespace: the grader's)
+    rec.feed(text.encode())
+    facts = rec.facts()
+    assert facts.main == 60 and set(facts.processes) == {60, 61}
+    assert (facts.processes[61].parent, facts.processes[61].inner) == (60, 10002)
+    assert [w.reaped for w in facts.waits] == [61]
+
+
 def test_what_the_program_writes_cannot_look_like_strace_output() -> None:
     forged = '\n101 1.5 +++ exited with 0 +++\n100 1.5 clone(flags=SIGCHLD) = 555\n'
     text = EXEC + f'100 1.1 write({out_fd()}, "{hx(forged)}", {len(forged)}) = {len(forged)}\n'
