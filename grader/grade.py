@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import ast
 import time
+import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from grader.answers import Answer
 from grader.checks import CheckContext, Verdict, run_checks
-from grader.checks.context import DEFAULT_VARIANT
+from grader.checks.context import variant_run
 from grader.errors import SubmissionError
 from grader.load import load
 from grader.locate import cells_named, locate, questions_from_rubric
@@ -37,6 +38,7 @@ from grader.rubric.load import variants_needed
 from grader.rubric.model import CheckSpec, Question, QuestionType, Rubric
 from grader.rubric.overrides import AnswerRef, Overrides
 from grader.rubric.scoring import QuestionScore, SubmissionScore, score_question, score_submission
+from grader.sandbox.cancel import Cancelled
 from grader.submission import Submission
 from grader.trace import Trace
 
@@ -82,10 +84,6 @@ class Result:
         return next((q for q in self.questions if q.question.id == qid), None)
 
 
-def _variant_start_method(variant: str) -> str | None:
-    return None if variant == DEFAULT_VARIANT else variant
-
-
 def is_attempt(answer_code: str) -> bool:
     """A code part that does something when run, not only definitions or imports."""
     try:
@@ -109,9 +107,9 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     from grader.sandbox import Limits
 
     limits = Limits(**question.limits.as_dict())
-    return {variant: runner(program.source, limits=limits, start_method=_variant_start_method(variant),
-                            seed=RUN_SEED)
-            for variant in sorted(variants)}
+    runs = {variant: variant_run(variant) for variant in sorted(variants)}
+    return {variant: runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset)
+            for variant, (method, offset) in runs.items()}
 
 
 def grade_question(submission: Submission, question: Question, answer: Answer, runner: Runner,
@@ -161,10 +159,17 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
     except SubmissionError as exc:
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)
-    chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
-    answers = locate(submission, questions_from_rubric(rubric), chosen)
-    results = [grade_question(submission, q, a, runner, max_attempts)
-               for q, a in zip(rubric.questions, answers, strict=True)]
+    try:
+        chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
+        answers = locate(submission, questions_from_rubric(rubric), chosen)
+        results = [grade_question(submission, q, a, runner, max_attempts)
+                   for q, a in zip(rubric.questions, answers, strict=True)]
+    except Cancelled:
+        raise  # the batch is stopping (Ctrl-C): not this submission's error
+    except Exception as exc:  # a grader bug (or a sandbox failure) on one submission must not stop the batch
+        reason = f"grading failed: {type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(exc))
+        score = score_submission(rubric, name, [], overrides, error=reason)
+        return Result(name, path, score, submission, error=reason, seconds=time.monotonic() - start)
     score = score_submission(rubric, name, [r.score for r in results], overrides)
     return Result(name, path, score, submission, results, seconds=time.monotonic() - start)
 

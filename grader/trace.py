@@ -4,17 +4,24 @@ A Trace is produced by `grader.sandbox.run_program` and consumed by checks, whic
 functions over it. `Trace.to_json()` gives a dict of JSON types and `Trace.from_json(d)` rebuilds
 an equal Trace. Every sequence is a tuple so that a Trace is an immutable value.
 
-Claims and observations
------------------------
-Two sources feed a Trace. The *claims* are written by a small recorder that runs inside the
-student's own processes (so student code could in principle forge them). The *observations* come
-from outside: the exit status the grader collects itself, the raw stdout/stderr pipes, the process
-table (a kernel fork/exit event feed when the grader is root, else /proc polling) and the files
-left in the working directory. Where the two disagree the Trace says so in `issues` and in the
-per-record `claimed` / `observed` / `verified` flags. Nothing in a Trace is a grade.
+Facts and claims
+----------------
+Two sources feed a Trace. The *facts* come from the kernel, observed from outside the program by
+strace (`grader.sandbox.kernel`): which processes existed, their parents, what each executed,
+when each was created, ended and was reaped, its exit status, and which process wrote which bytes
+to stdout, stderr and the files of the working directory. Every `Process` is one the kernel saw;
+every stdout/stderr `Line` is bytes the kernel saw that process write. The *claims* are written by
+a small recorder inside the student's own processes (that a process is a multiprocessing Process
+or a pool worker, its target, pool tasks, random draws, exception text, log records): a claim is
+kept only when the kernel saw its writer write it (an event naming another process is dropped),
+and is attached to kernel facts as detail. Checks may use a claim to lower a verdict, never to
+raise one. When the observer could not see the whole run (`observed` False), the Trace says why
+in `issues` ("observation_gap") and checks that need facts fail instead of trusting claims.
+Nothing in a Trace is a grade.
 
 Times are seconds since the run started (the moment the interpreter was launched), rounded to
-microseconds. Process ids are the real pids of the run and differ between runs.
+microseconds. Process ids are the pids the program itself sees (inside its PID namespace, if any) and differ
+between runs; a process whose own pid the observer could not learn has the negated host pid.
 
 Fields of `Trace`
 -----------------
@@ -51,7 +58,9 @@ start_method        the multiprocessing start method really in effect in the mai
 start_method_requested  the start method the run asked for, None for the platform default.
 seed                the run seed that derived every process's `random` seed.
 issues              `Issue` records: disagreements between claims and observations, and notes
-                    about the recording itself.
+                    about the recording itself (caps reached: "capped").
+observed            True when the kernel observer saw the whole run (no gap, no cap on processes
+                    or writes); False means facts may be missing and claims were not trusted.
 limits              the limits the run used (field name -> value).
 sandbox             how the run was isolated, for the TA: python, version, user, cgroup, observer.
 
@@ -68,7 +77,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Json = dict[str, Any]
 _T = TypeVar("_T")
@@ -134,8 +143,13 @@ class Process:
     random_draws    number of draws from the `random` module (0: the process used no randomness).
     command         command line seen for exec'd programs (subprocess), else empty.
     limit           the resource limit this process hit ("cpu", "memory", "file_size"...), or None.
-    joined          when its parent first waited for it (Process.join(), Pool.join(), the join at
-                    exit), as the parent claimed; None if nobody waited.
+    joined          when its parent first waited for it (a blocking wait4/waitid on it, or the
+                    wait that reaped it), as the kernel saw it; None if nobody waited.
+    created         when the parent's clone/fork returned it (kernel; program order in the parent).
+    awaited         when the parent started waiting for it to end before doing anything else: a
+                    blocking wait that reaped it, or polling it (WNOHANG, e.g. is_alive()) until it
+                    ended without creating another process meanwhile. None: never awaited so.
+    reaped          when its parent's wait collected it (kernel), else None.
     """
 
     pid: int
@@ -161,6 +175,9 @@ class Process:
     command: tuple[str, ...] = ()
     limit: str | None = None
     joined: float | None = None
+    created: float | None = None
+    awaited: float | None = None
+    reaped: float | None = None
 
     @property
     def used_random(self) -> bool:
@@ -411,6 +428,7 @@ class Trace:
     issues: tuple[Issue, ...] = ()
     limits: dict[str, float] = field(default_factory=dict)
     sandbox: dict[str, str] = field(default_factory=dict)
+    observed: bool = True
     version: int = SCHEMA_VERSION
 
     # -- convenience for checks -------------------------------------------------------------

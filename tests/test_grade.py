@@ -257,3 +257,24 @@ def test_an_answer_override_changes_what_runs(tmp_path: Path) -> None:
     assert not q5["answered"]  # the cell now answers Q6 only
     checks = {c["id"]: c["status"] for c in q6["checks"]}
     assert checks["one_number_per_process"] == "failed"  # the Pool program prints no numbers
+
+
+def test_a_grading_error_is_the_submissions_row_but_ctrl_c_stops_the_batch() -> None:
+    """An unexpected exception while grading one submission becomes its error row; the sandbox's
+    Cancelled (Ctrl-C, grader/batch.py relies on it) is not an error of the submission: it goes up."""
+    from grader.sandbox.cancel import Cancelled
+
+    rubric = load_rubric(RUBRIC)
+    path = str(EXAMPLES / "000_a54be7d6b3609d4a.txt")
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a grader bug")
+
+    def stopping(*_args: Any, **_kwargs: Any) -> Any:
+        raise Cancelled("the grader is stopping")
+
+    result = grade_submission(path, rubric, runner=broken)
+    assert result.error is not None and result.error.startswith("grading failed: RuntimeError: a grader bug")
+    assert result.name == "000_a54be7d6b3609d4a.txt" and result.score.error
+    with pytest.raises(Cancelled):
+        grade_submission(path, rubric, runner=stopping)

@@ -1,9 +1,10 @@
 """Behaviour checks: judged from the Trace of a run, in the grader's own process.
 
-A Trace's process records are the recorder's *claims* cross-checked with what the sandbox saw
-from outside. Where the sandbox watched the kernel's process events (as root), a process is
-only counted when it was also *observed*; with /proc polling a very short-lived process can be
-missed from outside, so a claimed process counts and the evidence says it was not confirmed.
+Every process and output line of a Trace is a kernel fact (see grader.trace); what the recorder
+claimed (that a process is a multiprocessing Process, its target, exceptions, random draws) is
+attached as detail and may only lower a verdict. When the observer could not see the whole run
+(`Trace.observed` is False) the checks that depend on facts fail and say why: a gap never turns
+into trust.
 
 Only `runs` reports a timeout; the other checks judge what the run showed before it was
 stopped (a worker blocked forever may still have printed its numbers), and say it was stopped.
@@ -12,7 +13,6 @@ stopped (a worker blocked forever may still have printed its numbers), and say i
 from __future__ import annotations
 
 from dataclasses import replace
-from itertools import pairwise
 from typing import Any, Literal
 
 from pydantic import Field
@@ -57,21 +57,33 @@ class SpawnSafeParams(Params):
 
 # -- shared readings of a Trace -------------------------------------------------------------------
 
-def exact_observer(trace: Trace) -> bool:
-    """The sandbox saw every process start from outside (kernel events, not polling)."""
-    return trace.sandbox.get("observer") == "kernel process events"
-
-
 def confirmed(trace: Trace, p: Process) -> bool:
-    """A process the grader may count: observed from outside, or claimed where polling could miss it."""
-    return p.observed or (p.claimed and not exact_observer(trace))
+    """A process the grader may count: the kernel saw it (every Process of a Trace is such a fact)."""
+    return p.observed
 
 
 def children(trace: Trace, kinds: tuple[str, ...] = MP_KINDS) -> list[Process]:
-    """Child processes started through multiprocessing whose own code ran (they recorded themselves)."""
+    """Child processes started through multiprocessing whose own code ran (they recorded themselves,
+    and the kernel saw them created by the main process or multiprocessing's forkserver)."""
     main = trace.main()
     main_pid = main.pid if main else None
     return [p for p in trace.children() if p.kind in kinds and p.claimed and p.pid != main_pid and confirmed(trace, p)]
+
+
+def gap(trace: Trace, what: str) -> Verdict | None:
+    """A failed verdict when the run was not fully observed, else None."""
+    if trace.observed:
+        return None
+    why = "; ".join(i.detail for i in trace.issues if i.kind == "observation_gap") or "unknown"
+    return Verdict.failed(f"The grader could not observe the whole run ({why}), so {what} cannot be confirmed.",
+                          {"observation_gaps": why, "observer": trace.sandbox.get("observer")})
+
+
+def crashed_children(trace: Trace) -> list[Process]:
+    """Children of the program (not helpers, not programs it executed) that the kernel saw end
+    badly: a non-zero exit status, or a signal other than SIGTERM (Pool.terminate, terminate())."""
+    return [p for p in trace.children() if p.kind not in ("subprocess",) and not p.survived
+            and ((p.exit_code not in (None, 0)) or (p.signal is not None and p.signal != "SIGTERM"))]
 
 
 def describe(p: Process) -> dict[str, Any]:
@@ -89,7 +101,7 @@ def stopped_note(trace: Trace) -> str:
 
 def _where(trace: Trace) -> dict[str, Any]:
     return {"timed_out": trace.timed_out, "limit": trace.limit, "exit_code": trace.exit_code,
-            "wall_time": trace.wall_time, "observer": trace.sandbox.get("observer")}
+            "wall_time": trace.wall_time, "observer": trace.sandbox.get("observer"), "observed": trace.observed}
 
 
 # -- the checks -------------------------------------------------------------------------------------
@@ -126,6 +138,15 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
     if trace.exit_code not in params.exit_codes:
         how = f"was killed by {trace.signal}" if trace.signal else f"exited with status {trace.exit_code}"
         return Verdict.failed(f"The program {how}.", evidence)
+    crashed = crashed_children(trace)
+    if crashed:
+        evidence["crashed"] = [describe(p) | {"signal": p.signal} for p in crashed]
+        p = crashed[0]
+        how = f"was killed by {p.signal}" if p.signal else f"exited with status {p.exit_code}"
+        return Verdict.failed(f"A child process {how}: it did not complete its work.", evidence)
+    missing = gap(trace, "that the program completed")
+    if missing is not None:
+        return missing
     return Verdict.passed("The program ran to completion.", evidence)
 
 
@@ -138,6 +159,8 @@ def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
     assert trace is not None
     kinds = ("process",) if params.process_class else MP_KINDS
     found = children(trace, kinds)
+    if (missing := gap(trace, "which processes were started")) is not None:
+        return missing
     evidence: dict[str, Any] = {"children": [describe(p) for p in found], **_where(trace)}
     unconfirmed = [p.pid for p in found if not p.observed]
     if unconfirmed:
@@ -168,6 +191,8 @@ def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
     trace = ctx.trace()
     assert trace is not None
     kinds = ("Pool", "ProcessPoolExecutor") if params.executor else ("Pool",)
+    if (missing := gap(trace, "which processes ran the pool's tasks")) is not None:
+        return missing
     evidence: dict[str, Any] = {"pools": [{"id": p.id, "kind": p.kind, "size": p.size, "workers": list(p.workers),
                                            "tasks": len(p.tasks)} for p in trace.pools], **_where(trace)}
     pools = [p for p in trace.pools if p.kind in kinds]
@@ -210,51 +235,64 @@ def max_overlap(trace: Trace, procs: list[Process]) -> tuple[int, float | None]:
     return best, at
 
 
-START_GAP = 0.1  # seconds between consecutive starts that still count as "started together"
+def started_before_awaited(procs: list[Process]) -> list[Process]:
+    """The most children of one parent that were all created before the parent waited for any of
+    them, from the kernel's record of the parent's own calls (program order, so scheduling does
+    not change it): `created` is when its fork/clone returned, `awaited` when it began waiting for
+    that child to end (a blocking wait, or polling it with is_alive() until it ended)."""
+    best: list[Process] = []
+    by_parent: dict[int | None, list[Process]] = {}
+    for p in procs:
+        if p.created is not None:
+            by_parent.setdefault(p.ppid, []).append(p)
+    for siblings in by_parent.values():
+        for p in siblings:
+            assert p.created is not None
+            pending = [q for q in siblings if q.created is not None and q.created <= p.created
+                       and (q.awaited is None or q.awaited > p.created)]
+            if len(pending) > len(best):
+                best = pending
+    return best
 
 
-def started_together(procs: list[Process], n: int) -> list[Process] | None:
-    """`n` children started one right after the other before the parent waited for any of them.
-
-    Children that only print a line can end before the next one starts, so their lifetimes may
-    not overlap although the program runs them concurrently by design; a program that starts
-    and joins them one by one waits for each before starting the next.
-    """
-    ordered = sorted((p for p in procs if p.start is not None), key=lambda p: p.start or 0.0)
-    for i in range(len(ordered) - n + 1):
-        window = ordered[i : i + n]
-        last_start = window[-1].start or 0.0
-        first_wait = min((p.joined for p in window if p.joined is not None), default=float("inf"))
-        gaps = [(b.start or 0.0) - (a.start or 0.0) for a, b in pairwise(window)]
-        if last_start < first_wait and all(g <= START_GAP for g in gaps):
-            return window
-    return None
+def _forkserver_children(trace: Trace, procs: list[Process]) -> list[Process]:
+    helpers = {p.pid for p in trace.processes if p.kind == "forkserver"}
+    return [p for p in procs if p.ppid in helpers]
 
 
 @register("concurrent", params=ConcurrentParams, variants=DEFAULT_RUN)
 def concurrent(ctx: CheckContext, params: ConcurrentParams) -> Verdict:
-    """At least `n` child processes were alive at the same time (not started and joined one by
-    one)."""
+    """At least `n` child processes ran at the same time: the program started them all before it
+    waited for any of them (not started and joined, or busy-waited on, one by one)."""
     trace = ctx.trace()
     assert trace is not None
     procs = children(trace)
     best, at = max_overlap(trace, procs)
+    together = started_before_awaited(procs)
     evidence: dict[str, Any] = {"max_alive_together": best, "at": at,
+                                "started_before_any_was_awaited": [p.pid for p in together],
                                 "lifetimes": [{"pid": p.pid, "name": p.name, "start": p.start, "end": p.end,
-                                               "joined": p.joined, "times": p.times} for p in procs],
+                                               "created": p.created, "awaited": p.awaited, "reaped": p.reaped}
+                                              for p in procs],
                                 **_where(trace)}
-    if best >= params.n:
-        return Verdict.passed(f"{best} child processes were running at the same time.", evidence)
-    together = started_together(procs, params.n)
-    if together is not None:
-        evidence["started_together"] = [p.pid for p in together]
-        return Verdict.passed(f"{params.n} child processes were started together, before the program waited for any "
-                              f"of them (they ran so briefly that at most {best} overlapped).", evidence)
-    if len(procs) >= params.n and best <= 1:
-        return Verdict.failed(f"The {len(procs)} child processes ran one after another, never at the same time: "
-                              "start them all first, then join them.", evidence)
-    return Verdict.failed(f"At most {best} child process(es) were running at the same time; {params.n} expected."
-                          f"{stopped_note(trace)}", evidence)
+    if (missing := gap(trace, "when the processes were started and waited for")) is not None:
+        return missing
+    if len(together) >= params.n:
+        return Verdict.passed(f"{len(together)} child processes were started before the program waited for any of "
+                              "them, so they ran at the same time.", evidence)
+    # under forkserver the parent of the children is the forkserver, which never waits for them in
+    # program order: there only the lifetimes the kernel saw can show it
+    served = _forkserver_children(trace, procs)
+    if len(served) >= params.n:
+        best_served, _ = max_overlap(trace, served)
+        if best_served >= params.n:
+            return Verdict.passed(f"{best_served} child processes were running at the same time.", evidence)
+    if len(procs) >= params.n and len(together) <= 1:
+        return Verdict.failed(f"The {len(procs)} child processes ran one after another: the program waited for each "
+                              "one (join() or a loop on is_alive()) before starting the next. Start them all first, "
+                              "then join them.", evidence)
+    return Verdict.failed(f"At most {max(len(together), 1 if procs else 0)} child process(es) were running at the "
+                          f"same time; {params.n} expected.{stopped_note(trace)}", evidence)
 
 
 @register("spawn_safe", params=SpawnSafeParams, variants=lambda p: frozenset({p.start_method}))

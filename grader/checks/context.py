@@ -5,7 +5,8 @@
 - `source`: the program that was (or would be) run for the answer: the answer's code plus the
   definitions it needs from earlier cells. `None` when there is none (a written answer, or a
   code answer that could not be built); static checks then read the answer's code parts.
-- `traces`: what each run observed, keyed by run variant ("default", "spawn"). Only the
+- `traces`: what each run observed, keyed by run variant ("default", "spawn", "reseed": the default
+  run with another seed). Only the
   variants the question's checks declared are present; a missing variant means that run did
   not happen (the check reports `error`, not `failed`).
 """
@@ -24,6 +25,20 @@ if TYPE_CHECKING:
 
 DEFAULT_VARIANT = "default"
 SPAWN_VARIANT = "spawn"
+# The default run again with another run seed: what changes between the two came from chance
+# (random, SystemRandom, os.urandom, secrets, numpy, the clock), whatever the recorder claims.
+RESEED_VARIANT = "reseed"
+RESEED_OFFSET = 1
+
+
+def variant_run(variant: str) -> tuple[str | None, int]:
+    """How to run a variant: (start method, seed offset). Variants other than the default and
+    `reseed` are start methods ("spawn", "forkserver")."""
+    if variant == DEFAULT_VARIANT:
+        return None, 0
+    if variant == RESEED_VARIANT:
+        return None, RESEED_OFFSET
+    return variant, 0
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 Each process's lines are built from that process's own writes (see grader.trace), so numbers
 are read per process, never from the merged stream. Numbers that only identify a process are
-not "numbers it printed": any pid of the run (a process printing its own or its parent's
-pid), and name counters such as `Process-3` or `ForkPoolWorker-2`.
+not "numbers it printed": the printing process's own pid and its parent's (what `os.getpid()`
+and `os.getppid()` print), and name counters such as `Process-3` or `ForkPoolWorker-2`. Other
+processes' pids are kept: in a PID namespace pids are small (2, 3, 4... as an ordinary user),
+and "1..4" printed by a worker is data even when 3 is some other process's pid.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from grader.checks.behaviour import DEFAULT_RUN, children, describe, stopped_note
-from grader.checks.context import CheckContext
+from grader.checks.behaviour import DEFAULT_RUN, children, describe, gap, stopped_note
+from grader.checks.context import DEFAULT_VARIANT, RESEED_VARIANT, CheckContext
 from grader.checks.registry import Params, register
 from grader.checks.verdict import Verdict
 from grader.trace import Process, Trace
@@ -39,7 +41,8 @@ class OneNumberPerProcessParams(Params):
 
 
 def numbers_in(text: str, pids: set[int]) -> list[float]:
-    """The numbers in a line, without process name counters and pids of the run."""
+    """The numbers in a line, without process name counters and `pids` (the printer's own and its
+    parent's)."""
     text = _NAME_COUNTER.sub(" ", text)
     out: list[float] = []
     for m in _NUMBER.finditer(text):
@@ -52,11 +55,10 @@ def numbers_in(text: str, pids: set[int]) -> list[float]:
 
 def printed_numbers(trace: Trace, procs: list[Process], streams: list[Stream]) -> dict[int, list[float]]:
     """pid -> the numbers that child printed, in order (duplicates kept)."""
-    # The run's own pids; the main process's parent (the sandbox) is not something a child prints.
-    pids = {p.pid for p in trace.processes}
-    pids |= {p.ppid for p in trace.processes if p.ppid is not None and p.kind != "main"}
     out: dict[int, list[float]] = {}
     for p in procs:
+        # only what the process itself can print as an identity: its pid and its parent's
+        pids = {p.pid} | ({p.ppid} if p.ppid is not None else set())
         nums = [n for line in trace.lines_of(p.pid, streams) for n in numbers_in(line.text, pids)]
         if nums:
             out[p.pid] = nums
@@ -74,6 +76,8 @@ def distinct_numbers(ctx: CheckContext, params: DistinctNumbersParams) -> Verdic
     not count."""
     trace = ctx.trace()
     assert trace is not None
+    if (missing := gap(trace, "which process printed which number")) is not None:
+        return missing
     procs = children(trace)
     by_pid = printed_numbers(trace, procs, params.streams)
     distinct = sorted({n for nums in by_pid.values() for n in nums})
@@ -115,13 +119,23 @@ def _matching(sets: dict[int, set[float]]) -> dict[int, float]:
     return {pid: n for n, pid in owner.items()}
 
 
-@register("one_number_per_process", params=OneNumberPerProcessParams, variants=DEFAULT_RUN)
+def _signature(by_pid: dict[int, list[float]]) -> list[tuple[float, ...]]:
+    """What the children printed, independent of pids: each printer's numbers, sorted."""
+    return sorted(tuple(sorted(set(nums))) for nums in by_pid.values())
+
+
+@register("one_number_per_process", params=OneNumberPerProcessParams,
+          variants=frozenset({DEFAULT_VARIANT, RESEED_VARIANT}))
 def one_number_per_process(ctx: CheckContext, params: OneNumberPerProcessParams) -> Verdict:
     """At least `n` different child processes each printed its own number, the numbers pairwise
     different, and not by chance: where the numbers or their spread over processes depend on
-    scheduling (which Pool worker runs which task) or on random numbers, it fails and says why."""
+    scheduling (which Pool worker runs which task) or on random numbers, it fails and says why.
+    Chance is seen from outside: the program runs a second time with another seed (the `reseed`
+    run), and numbers that change between the two runs were not given to the processes."""
     trace = ctx.trace()
     assert trace is not None
+    if (missing := gap(trace, "which process printed which number")) is not None:
+        return missing
     procs = children(trace)
     by_pid = printed_numbers(trace, procs, params.streams)
     chosen = _matching({pid: set(nums) for pid, nums in by_pid.items()})
@@ -143,6 +157,16 @@ def one_number_per_process(ctx: CheckContext, params: OneNumberPerProcessParams)
                               "on scheduling, so no process is given its own number. Start one multiprocessing.Process "
                               "per number.", evidence)
     if len(chosen) >= params.n:
+        # only a pass is re-examined: what fails anyway keeps its own reason
+        other = ctx.trace(RESEED_VARIANT)  # absent when another check re-judges a single run (spawn_safe)
+        if other is not None:
+            again = printed_numbers(other, children(other), params.streams)
+            if _signature(again) != _signature(by_pid):
+                evidence["numbers_with_another_seed"] = {str(pid): [_show(n) for n in nums]
+                                                         for pid, nums in again.items()}
+                return Verdict.failed("The numbers change when the program runs again with another random seed: "
+                                      "they come from chance (random numbers, the clock...), so nothing makes them "
+                                      "different. Give each process its own number, e.g. as an argument.", evidence)
         from_args = [pid for pid, n in chosen.items() if str(_show(n)) in (kinds[pid].args or "")]
         evidence["number_in_arguments"] = [str(pid) for pid in from_args]
         return Verdict.passed(f"{len(chosen)} child processes each printed their own number: "

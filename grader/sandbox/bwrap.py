@@ -174,21 +174,50 @@ def command(
     return argv
 
 
+# Not root: join the user namespace that owns the run's PID namespace (ours: full capabilities
+# there), then the PID namespace, and write ns_last_pid from a forked child (the file acts on the
+# writer's own PID namespace). No exec after setns: an exec would drop those capabilities.
+_LAST_PID_AS_USER = """
+import ctypes, fcntl, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+pidns = os.open("/proc/%d/ns/pid" % int(sys.argv[1]), os.O_RDONLY | os.O_CLOEXEC)
+userns = fcntl.ioctl(pidns, 0xB701)  # NS_GET_USERNS: the owner, not bwrap's nested user namespace
+if libc.setns(userns, 0x10000000) != 0 or libc.setns(pidns, 0x20000000) != 0:
+    sys.exit(2)
+pid = os.fork()
+if pid == 0:
+    try:
+        os.write(os.open("/proc/sys/kernel/ns_last_pid", os.O_WRONLY), sys.argv[2].encode())
+    except OSError:
+        os._exit(1)
+    os._exit(0)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
 def set_last_pid(init: int, last: int) -> bool:
     """Make the next pid of the namespace whose init is `init` be `last + 1`, before the program
-    starts: a fresh namespace numbers from 1, and small pids are numbers students print (checks
-    tell printed pids from printed data by comparing them with the run's pids). `nsenter` joins
-    the namespace and writes ns_last_pid, the kernel's interface for this (checkpoint/restore).
-    Root only: in bwrap's unprivileged mode the PID namespace belongs to a user namespace that
-    bwrap leaves (for a nested one) while setting up, so joining it races with bwrap."""
-    nsenter = shutil.which("nsenter", path="/usr/bin:/bin:/usr/sbin:/sbin")
-    tee = shutil.which("tee", path="/usr/bin:/bin")
-    if os.geteuid() != 0 or nsenter is None or tee is None:
-        return False
+    starts: a fresh namespace numbers from 1, and small pids are numbers students print (a child
+    printing 2 would print its parent's pid). The kernel's interface for this is ns_last_pid
+    (checkpoint/restore), written from inside the namespace. Root: `nsenter` joins the PID
+    namespace. Not root: a small helper joins the user namespace that owns it (found with
+    NS_GET_USERNS, since bwrap moves its init into a nested one while setting up, and joining
+    init's own races with that) and writes it without an exec, which would drop the capabilities
+    the user namespace gives."""
+    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    if os.geteuid() != 0:
+        argv = [sys.executable, "-S", "-E", "-c", _LAST_PID_AS_USER, str(init), str(last)]
+        stdin = b""
+    else:
+        nsenter = shutil.which("nsenter", path="/usr/bin:/bin:/usr/sbin:/sbin")
+        tee = shutil.which("tee", path="/usr/bin:/bin")
+        if nsenter is None or tee is None:
+            return False
+        argv = [nsenter, "-t", str(init), "--pid", tee, "/proc/sys/kernel/ns_last_pid"]
+        stdin = str(last).encode()
     try:
-        done = subprocess.run([nsenter, "-t", str(init), "--pid", tee, "/proc/sys/kernel/ns_last_pid"],
-                              input=str(last).encode(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=10, check=False, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+        done = subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              timeout=10, check=False, env=env)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0

@@ -71,15 +71,6 @@ def read_stat(pid: int) -> Stat | None:
         return None
 
 
-def read_cmdline(pid: int) -> tuple[str, ...]:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            raw = f.read(4096)
-    except OSError:
-        return ()
-    return tuple(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part)
-
-
 def environ_has(pid: int, marker: bytes) -> bool:
     """Whether the process was started with `marker` (b"NAME=value") in its environment."""
     try:

@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError, UnsafeToRun
-from grader.sandbox import bootdir, bwrap, cancel, events, isolation, netlink, pidns, workdir
+from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, pidns, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
 from grader.sandbox.limits import Limits
-from grader.sandbox.watch import Seen, Watch
+from grader.sandbox.watch import Watch
 from grader.trace import Capture, Trace
 
 START_METHODS = ("fork", "spawn", "forkserver")
@@ -172,11 +172,15 @@ class _Run:
         self.proc_events: netlink.ProcEvents | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.watch: Watch | None = None
-        self.pids: pidns.PidMap | None = None  # with namespaces: host pid -> the program's pid
+        self.init_pid: int | None = None  # with namespaces: the namespace's init (host pid), bwrap's child
         self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
         self.init_done = False
         self.init_cpu = 0.0
         self.pid_namespace = ""  # its inode (what /proc/PID/ns/pid links to), for tests and forensics
+        self.observer: kernel.Observer | None = None
+        self.clock = 0.0  # wall clock - monotonic clock, to read strace's times
+        self.t_end = 0.0  # when the run ended and the kill began
+        self.observer_ended = False  # strace ended by itself (its record is whole)
 
     def go(self) -> Trace:
         rundir, slot_fd = _lease_rundir()
@@ -212,7 +216,7 @@ class _Run:
         # the program waits for it). They stand in where the program has to run as root.
         if self.is_root and self.options.cgroups and self.uid is None:
             self.cgroups = RunCgroups(f"run-{self.run_id}", task_limit(self.limits)) or None
-        if self.is_root and self.options.netlink and _in_initial_pid_namespace():
+        if self.is_root and self.options.netlink and self.bw is None and _in_initial_pid_namespace():
             self.proc_events = netlink.ProcEvents.open()  # before the launch: no fork is missed
 
     def _environment(self) -> dict[str, str]:
@@ -249,9 +253,11 @@ class _Run:
         }
 
     def _launch_argv(self, info_fd: int, block_fd: int | None) -> list[str]:
-        """What is executed. An observer running outside the sandbox goes in front of it."""
+        """What is executed after the observer (strace, in front, as the grader's user). In namespaces
+        bwrap switches uid itself (root) or stays the caller's (user namespace); without them
+        `setpriv` drops the program to its uid after strace, so it can never touch strace."""
         if self.bw is None:
-            return [self.exe, self.filename]
+            return [*kernel.as_user(self.uid), self.exe, self.filename]
         return bwrap.command(self.bw, python=self.exe, filename=self.filename, rundir=self.rundir, work=self.work,
                              read_only=(str(self.boot),), info_fd=info_fd, block_fd=block_fd, uid=self.uid)
 
@@ -259,48 +265,49 @@ class _Run:
         env = self._environment()
         watch = self.watch = Watch(uid=self.uid, cgroups=self.cgroups, events=self.proc_events,
                                    marker=f"GRADER_RUN={self.run_id}".encode())
+        observer = self.observer = kernel.Observer.open(pidns=self.bw is not None)
         info_r, info_w = os.pipe() if self.bw is not None else (-1, -1)
         block_r, block_w = os.pipe() if self.bw is not None else (-1, -1)
-        # in namespaces bwrap switches uid itself (root) or stays the caller's (user namespace)
-        user = self.uid if self.bw is None else None
+        argv = [*observer.prefix(), *self._launch_argv(info_w, block_r if block_r >= 0 else None)]
+        self.clock = kernel.wall_to_monotonic()
         t0 = time.monotonic()
         try:
             proc = self.proc = subprocess.Popen(
-                self._launch_argv(info_w, block_r if block_r >= 0 else None), cwd=self.work, env=env,
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                close_fds=True, pass_fds=tuple(fd for fd in (info_w, block_r) if fd >= 0),
-                user=user, group=user, extra_groups=[] if user is not None else None,
+                argv, cwd=self.work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, start_new_session=True, close_fds=True,
+                pass_fds=tuple(fd for fd in (info_w, block_r) if fd >= 0),
             )
         except OSError as exc:
             for fd in (info_r, info_w, block_r, block_w):
                 if fd >= 0:
                     os.close(fd)
             raise SandboxError(f"cannot start {self.exe}: {exc}") from exc
+        assert proc.stdout is not None and proc.stderr is not None
+        observer.start(pipes={kernel.pipe_inode(proc.stdout.fileno()): "stdout",
+                              kernel.pipe_inode(proc.stderr.fileno()): "stderr"},
+                       workdir=str(self.work), main_argv=(self.exe, self.filename), byte_cap=self.limits.output,
+                       events_path=str(self.events_path), events_cap=self.limits.file_size)
         if self.bw is not None:
             os.close(info_w)
             os.close(block_r)
             try:
                 init, self.pid_namespace = bwrap.read_info(info_r)
-                main_ns = pidns.FIRST
                 # bwrap waits (--block-fd) while the namespace's pids are moved up, then starts the program
-                last = pidns.LAST_BEFORE_MAIN
-                if init is not None and bwrap.set_last_pid(init, last):
-                    main_ns = last + 1
+                if init is not None:
+                    bwrap.set_last_pid(init, pidns.LAST_BEFORE_MAIN)
                 with contextlib.suppress(OSError):
                     os.write(block_w, b"1")
             finally:
                 os.close(info_r)
                 os.close(block_w)
-            self._hold_init(proc, init, main_ns)
-        if self.cgroups is not None:
-            self.cgroups.add(proc.pid)  # the recorder waits for this before the program runs
+            self._hold_init(proc, init)
         watch.start(proc.pid, t0, (self.exe, self.filename))
         return proc, watch, t0
 
-    def _hold_init(self, proc: subprocess.Popen[bytes], init: int | None, main_ns: int) -> None:
+    def _hold_init(self, proc: subprocess.Popen[bytes], init: int | None) -> None:
         """A pidfd on the namespace's init, opened while it is provably the one bwrap made: checked
-        after opening, its parent is bwrap, our unreaped child (or a child of an observer in front
-        of bwrap), or, if bwrap already exited, us (its subreaper)."""
+        after opening, its parent is bwrap, a child of the observer (strace, our unreaped child) in
+        front of it, or, if bwrap already exited, us (its subreaper)."""
         if init is None:  # bwrap failed before making the namespaces
             try:
                 _, err = proc.communicate(timeout=10)
@@ -309,7 +316,7 @@ class _Run:
                 _, err = proc.communicate()
             lines = err.decode("utf-8", "replace").strip().splitlines()
             raise SandboxError(f"bwrap could not start the run: {lines[-1] if lines else proc.returncode}")
-        self.pids = pidns.PidMap(proc.pid, init, main_ns)
+        self.init_pid = init
         with contextlib.suppress(OSError):
             fd = os.pidfd_open(init)
             if _descends_from(init, proc.pid):
@@ -324,7 +331,7 @@ class _Run:
         limits = self.limits
         out = PipeCapture(proc.stdout.fileno(), limits.output)
         err = PipeCapture(proc.stderr.fileno(), limits.output)
-        main = _Main(proc)
+        main = _Main(proc)  # the observer (strace): it exits when the last process it traces has
         sel = selectors.DefaultSelector()
         sel.register(out.fd, selectors.EVENT_READ, out)
         sel.register(err.fd, selectors.EVENT_READ, err)
@@ -334,7 +341,11 @@ class _Run:
             sel.register(self.init_pidfd, selectors.EVENT_READ, self)
         if self.proc_events is not None:
             sel.register(self.proc_events.fileno(), selectors.EVENT_READ, watch)
-        tail = events.Tail(self.events_path)
+        observer = self.observer
+        assert observer is not None
+        # strace's FIFO is read on every wake-up (output, exit, timer), not on each of its lines:
+        # a wake-up per line cost the grader more CPU than the whole run's recording
+        in_cgroup = False
         deadline = t0 + limits.wall_time
         interval = 0.005
         next_poll = t0 + interval
@@ -343,15 +354,19 @@ class _Run:
         watchdog: str | None = None
         try:
             while True:
+                observer.drain()
                 now = time.monotonic()
                 if main.pidfd < 0:
                     main.reap()
-                if main.done and linger_until is None:
+                if self.cgroups is not None and not in_cgroup and observer.record and observer.record.main:
+                    in_cgroup = True
+                    self.cgroups.add(observer.record.main)  # the recorder waits for this before the program runs
+                if (main.done or observer.main_ended) and linger_until is None:
                     linger_until = min(now + LINGER, deadline)
                 if linger_until is not None and (now >= linger_until or (out.closed and err.closed
-                                                                       and self._all_gone(watch))):
+                                                                       and self._all_gone(main, watch))):
                     break
-                if not main.done and now >= deadline:
+                if not (main.done or observer.main_ended) and now >= deadline:
                     timed_out = True
                     break
                 if cancel.requested():
@@ -373,43 +388,46 @@ class _Run:
                         key.data.drain()
                         if key.data.closed:
                             sel.unregister(key.fd)
-                if self.pids is not None:
-                    self.pids.update(watch.seen)
                 if time.monotonic() >= next_poll:
-                    if not watch.exact:  # no kernel events: look at the process table ourselves
-                        if self.pids is None:  # (claimed pids are the namespace's: not the host's)
-                            for pid in tail.new_pids():
-                                watch.verify(pid)
+                    if not watch.exact and self.bw is None:  # no kernel events: look at the process table
                         watch.poll()
-                        if self.pids is not None:
-                            self.pids.update(watch.seen)
                     interval = min(interval * 1.5, 0.05 if main.pidfd >= 0 or not watch.exact else 0.01)
                     next_poll = time.monotonic() + interval
         finally:
             survivors = self._end(main, watch)
             _finish_pipes(out, err)
+            observer.drain()
             sel.close()
             main.close()
         if cancel.requested():
             raise cancel.Cancelled("the grader is stopping")
         return self._record(main, watch, t0, out, err, timed_out, watchdog, survivors)
 
-    def _all_gone(self, watch: Watch) -> bool:
-        if self.pids is not None and self.init_pidfd >= 0:
+    def _all_gone(self, main: _Main, watch: Watch) -> bool:
+        if self.init_pidfd >= 0:
             return self.init_done  # init leaves when the last process of its namespace has
-        return not watch.alive()
+        return main.done or not watch.alive()
 
     def _count(self, watch: Watch) -> int:
-        """Processes of the run alive at the last look, the main one (and bwrap's) excluded."""
-        if self.pids is None:
-            return watch.count()
-        skip = {self.pids.init, self.pids.main} | self.pids.outside
-        return sum(1 for pid, s in watch.seen.items() if s.end is None and pid not in skip)
+        """Processes of the program alive at the last look, the main one excluded: from the kernel
+        record (not bwrap's, setpriv's or strace's: every process traced before the main one is
+        the launch's), else from the process table."""
+        observer = self.observer
+        record = observer.record if observer is not None else None
+        if record is None or record.main is None:
+            return watch.count() if self.bw is None else 0
+        first = record.tasks[record.main].first or 0.0 if record.main in record.tasks else 0.0
+        return sum(1 for pid, p in record.tasks.items()
+                   if p.end is None and pid != record.main and (p.first or 0.0) >= first)
 
     def _end(self, main: _Main, watch: Watch) -> set[int]:
         """Kill everything still alive; returns the pids that were (the main one included)."""
-        if self.pids is not None and self.init_pidfd >= 0:
-            return self._end_namespace(main, watch)
+        self.t_end = time.monotonic()
+        if self.init_pidfd >= 0:
+            self._end_namespace(main)
+            return set()
+        self._kill_observed(main)
+        self.observer_ended = main.done  # strace ended by itself: its record is whole
         alive_main = not main.done
         if alive_main:
             with contextlib.suppress(OSError):
@@ -421,97 +439,92 @@ class _Run:
         watch.settle()
         return survivors
 
-    def _end_namespace(self, main: _Main, watch: Watch) -> set[int]:
+    def _end_namespace(self, main: _Main, timeout: float = 2.0) -> None:
         """Kill the namespace's init: the kernel then kills every process in the namespace, whatever
-        its uid, session or parent. Nothing else is signalled but bwrap, our own child."""
-        assert self.pids is not None
-        watch.read_events()
-        self.pids.update(watch.seen)
-        alive = {p for p in watch.alive() if p not in self.pids.outside and p != self.pids.init and not _zombie(p)}
-        if not main.done and self.pids.main is not None:
-            alive.add(self.pids.main)
+        its uid, session or parent. Nothing else is signalled but strace, our own child, and only if
+        it does not end by itself once every process it traces is dead (its record is then whole)."""
         if not self.init_done:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
+        _wait_readable(self.init_pidfd, 5.0)  # init exits last: after every process of its namespace
+        self.init_done = True
+        self._reap_init()
+        observer = self.observer
+        assert observer is not None
+        deadline = time.monotonic() + timeout
+        while not main.done and time.monotonic() < deadline:
+            observer.drain()
+            if main.pidfd >= 0:
+                _wait_readable(main.pidfd, 0.01)
+            else:
+                time.sleep(0.002)
+            main.reap()
+        self.observer_ended = main.done
         if not main.done:
             with contextlib.suppress(OSError):
                 os.kill(main.pid, signal.SIGKILL)  # not reaped yet: it is still ours
-        _wait_readable(self.init_pidfd, 5.0)  # init exits last: after every process of its namespace
-        self.init_done = True
-        main.reap(block=True)
+            main.reap(block=True)
+        self._drain_observer()
         self._reap_init()
-        watch.settle()
-        self.pids.update(watch.seen)
-        return alive
+
+    def _drain_observer(self, timeout: float = 1.0) -> None:
+        """strace has exited: read what is left in its FIFO (bounded in time)."""
+        observer = self.observer
+        assert observer is not None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            before = observer.bytes
+            observer.drain()
+            if observer.bytes == before or observer.closed:
+                return
+
+    def _kill_observed(self, main: _Main, timeout: float = 0.5) -> None:
+        """Without namespaces: kill the program's processes the observer knows to be alive, and let
+        strace see them die and end by itself (so its record is complete), before anything else is
+        killed."""
+        observer = self.observer
+        if observer is None or observer.record is None or main.done:
+            return
+        deadline = time.monotonic() + timeout
+        while not main.done and time.monotonic() < deadline:
+            observer.drain()
+            live = [p.pid for p in observer.record.tasks.values() if p.end is None and p.first is not None]
+            for pid in live:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            main.reap()
+            time.sleep(0.002)
+        observer.drain()
 
     def _reap_init(self) -> None:
         """bwrap exits with the main process, so init is often re-parented to us (a subreaper)."""
-        assert self.pids is not None
-        if self.pids.init is None:
+        if self.init_pid is None:
             return
         with contextlib.suppress(ChildProcessError, OSError):
-            pid, _status, usage = os.wait4(self.pids.init, os.WNOHANG)
-            if pid == self.pids.init:
+            pid, _status, usage = os.wait4(self.init_pid, os.WNOHANG)
+            if pid == self.init_pid:
                 self.init_cpu += usage.ru_utime + usage.ru_stime
 
     # -- after ----------------------------------------------------------------------------------
 
     def _record(self, main: _Main, watch: Watch, t0: float, out: PipeCapture, err: PipeCapture,
                 timed_out: bool, watchdog: str | None, survivors: set[int]) -> Trace:
-        assert main.end is not None
+        assert main.end is not None and self.observer is not None and self.observer.record is not None
         files, extra = workdir.list_files(self.work, self.filename, self.source)
-        log = events.read(self.events_path, self.limits.file_size)
-        dests = {ev.get("dest") for ev in log.events if ev.get("ev") == "log"}
-        log_files = {d: workdir.read_text(self.work, d) for d in dests
-                     if isinstance(d, str) and d not in ("stdout", "stderr")}
-        main_pid, main_status, seen, grader_pid = main.pid, main.status, watch.seen, os.getpid()
-        if self.pids is not None:
-            starts = [ev for ev in log.events if ev.get("ev") == "start" and isinstance(ev.get("pid"), int)]
-            self.pids.find_main(watch.seen, next((ev["pid"] for ev in starts if ev.get("role") == "main"), None))
-            recorded = {ev["pid"]: ev.get("ppid") if isinstance(ev.get("ppid"), int) else None for ev in starts}
-            self.pids.infer(watch.seen, recorded)
-            main_pid, grader_pid = self.pids.main_ns, pidns.INIT
-            main_status = self._main_status(watch, main.status)
-            seen = self._seen_in_namespace(watch, t0)
-            survivors = self.pids.to_ns_set(survivors)
+        problem = "" if self.observer_ended else "the observer (strace) had to be killed before it saw the run end"
+        facts = self.observer.record.facts(self.observer_ended, problem)
         return assemble(Facts(
-            t0=t0, main_pid=main_pid, main_status=main_status, main_end=main.end,
+            t0=t0, main_pid=main.pid, main_status=main.status, main_end=main.end,
             cpu_time=main.cpu + watch.orphan_cpu + self.init_cpu, timed_out=timed_out, watchdog=watchdog,
-            survivors=survivors, seen=seen, exact=watch.exact,
+            kernel=facts, clock=self.clock, t_end=self.t_end,
             stdout=Capture(out.text(), out.total, out.truncated), stderr=Capture(err.text(), err.total, err.truncated),
-            events=log, files=files, files_not_listed=extra, log_files=log_files,
+            files=files, files_not_listed=extra,
             cgroup_hit_max=self.cgroups.hit_max() if self.cgroups is not None else False, limits=self.limits,
-            seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(watch, log),
-            grader_pid=grader_pid,
+            seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(facts),
         ))
 
-    def _main_status(self, watch: Watch, bwrap_status: int | None) -> int | None:
-        """The main process's wait status: seen by the kernel's events, else bwrap's exit status,
-        which is the main's exit code, or 128 + the signal that killed it."""
-        assert self.pids is not None
-        host = self.pids.main
-        if host is not None and host in watch.seen and watch.seen[host].status is not None:
-            return watch.seen[host].status
-        if bwrap_status is None or not os.WIFEXITED(bwrap_status):
-            return bwrap_status
-        code = os.WEXITSTATUS(bwrap_status)
-        if code > 128 and code - 128 in signal.valid_signals():
-            return code - 128  # a wait status for "killed by signal code - 128"
-        return bwrap_status
-
-    def _seen_in_namespace(self, watch: Watch, t0: float) -> dict[int, Seen]:
-        assert self.pids is not None
-        seen = self.pids.translate(watch.seen)
-        main_ns = self.pids.main_ns
-        main = seen.setdefault(main_ns, Seen(main_ns, ppid=pidns.INIT, start=t0))
-        main.sources.add("launch")
-        main.command = (self.exe, self.filename)
-        if main.start is None:
-            main.start = t0
-        return seen
-
-    def _describe(self, watch: Watch, log: events.EventLog) -> dict[str, str]:
-        version = next((str(ev["py"]) for ev in log.events if ev.get("ev") == "start" and "py" in ev), "")
+    def _describe(self, facts: kernel.KernelFacts) -> dict[str, str]:
+        version = ".".join(str(v) for v in _python_version(self.exe))
         if self.uid is not None:
             user = f"uid {self.uid} (a uid of its own)"
         elif self.is_root:
@@ -524,14 +537,15 @@ class _Run:
             "python_version": version,
             "user": user,
             "cgroup": ", ".join(str(d) for d in self.cgroups.dirs) if self.cgroups is not None else "none",
-            "observer": "kernel process events" if watch.exact else "/proc polling",
+            "observer": "strace" + ("" if facts.complete else " (incomplete: " + "; ".join(facts.gaps)[:300] + ")"),
             "subreaper": "yes" if isolation.make_subreaper() else "no",
         }
         if self.bw is not None:
+            main_ns = facts.inner(facts.main) if facts.main is not None else None
             info.update({
                 "isolation": f"bwrap ({self.bw.version or self.bw.path})",
                 "pid_namespace": f"pid:[{self.pid_namespace}]" if self.pid_namespace else "yes",
-                "main_pid": str(self.pids.main_ns) if self.pids is not None else "",  # pids run on from it
+                "main_pid": str(main_ns) if main_ns is not None else "",  # pids run on from it
                 "network": "none (a network namespace of its own)",
                 "filesystem": "read-only system and interpreter, run folder writable",
                 "tmp": "private tmpfs (/tmp, /dev/shm)",
@@ -567,14 +581,15 @@ class _Run:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -signal.SIGKILL
-        if self.pids is not None:
-            self._reap_init()
+        self._reap_init()
         if proc is not None:
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
                     stream.close()
         if self.proc_events is not None:
             self.proc_events.close()
+        if self.observer is not None:
+            self.observer.close()
         if self.cgroups is not None:
             self.cgroups.remove()
 
@@ -657,6 +672,24 @@ class _Main:
         if self.pidfd >= 0:
             os.close(self.pidfd)
             self.pidfd = -1
+
+
+_VERSIONS: dict[str, tuple[int, ...]] = {}
+
+
+def _python_version(exe: str) -> tuple[int, ...]:
+    """The version of the interpreter that runs student code (asked once per interpreter)."""
+    if exe not in _VERSIONS:
+        if os.path.realpath(exe) == os.path.realpath(sys.executable):
+            _VERSIONS[exe] = tuple(sys.version_info[:3])
+        else:
+            try:
+                text = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:3])"], capture_output=True,
+                                      text=True, timeout=10, check=True).stdout
+                _VERSIONS[exe] = tuple(int(x) for x in text.split())
+            except (OSError, subprocess.SubprocessError, ValueError):
+                _VERSIONS[exe] = ()
+    return _VERSIONS[exe]
 
 
 def _finish_pipes(out: PipeCapture, err: PipeCapture, timeout: float = 1.0) -> None:

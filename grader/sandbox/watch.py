@@ -1,4 +1,7 @@
-"""Watching a run's processes from outside, and killing all of them at the end.
+"""Containing a run's processes: the process-count watchdog, and killing all of them at the end.
+
+What the processes did (the facts the grade rests on) is the kernel observer's record
+(`grader.sandbox.kernel`); this module only has to know which processes to count and kill.
 
 Which processes belong to the run is decided, strongest first, by:
 1. its cgroup (when the grader could create one): exact, a process cannot leave it;
@@ -8,8 +11,7 @@ Which processes belong to the run is decided, strongest first, by:
    run's marker in their environment.
 
 When the kernel's process event feed is available (root), every fork, exec, setsid and exit is
-seen as it happens, with exact times and exit statuses. Otherwise the process table is polled
-(with back-off) and the pids the program claims are checked as soon as their claims are read.
+seen as it happens. Otherwise the process table is polled (with back-off).
 """
 
 from __future__ import annotations
@@ -96,9 +98,7 @@ class Watch:
                     s.end, s.status = ev.t, ev.status
                     s.sources.add("netlink")
             elif ev.what == netlink.EXEC and ev.tgid in self.seen:
-                s = self.seen[ev.tgid]
-                s.execs += 1
-                s.command = proctable.read_cmdline(ev.tgid) or s.command
+                self.seen[ev.tgid].execs += 1
             elif ev.what == netlink.SID and ev.tgid in self.seen:
                 self.seen[ev.tgid].setsid = True
 
@@ -162,17 +162,6 @@ class Watch:
         for pid, s in self.seen.items():
             if pid not in alive and s.end is None and "netlink" not in s.sources:
                 s.end = now
-
-    def verify(self, pid: int) -> None:
-        """Look at a pid the program just claimed, while it is (probably) still alive."""
-        if pid in self.seen and ("netlink" in self.seen[pid].sources or "proc" in self.seen[pid].sources):
-            return
-        st = proctable.read_stat(pid)
-        if st is None:
-            return
-        cgroup_pids = self.cgroups.procs() if self.cgroups is not None else None
-        if self._belongs(st, cgroup_pids):
-            self._note(st, "proc")
 
     def count(self) -> int:
         """Processes of the run alive at the last look, the main one excluded (no new look)."""

@@ -28,11 +28,11 @@ from grader.checks.numbers import (
     one_number_per_process,
 )
 from grader.rubric import load_rubric
-from grader.trace import ExceptionInfo, Line, Pool, Process, Task, Thread, Trace
+from grader.trace import ExceptionInfo, Issue, Line, Pool, Process, Task, Thread, Trace
 from tests.conftest import RUBRIC
 
 MAIN = 100
-EXACT = {"observer": "kernel process events"}
+EXACT = {"observer": "strace"}
 
 
 def main(**kw: Any) -> Process:
@@ -41,8 +41,10 @@ def main(**kw: Any) -> Process:
 
 
 def child(pid: int, start: float, end: float | None, kind: str = "process", **kw: Any) -> Process:
+    """A child the kernel saw created at `start`; by default its parent joined it at the end of the run."""
     defaults: dict[str, Any] = {"ppid": MAIN, "started_by": MAIN, "name": f"Process-{pid - 200}",
-                                "target": "work", "claimed": True, "observed": True, "exit_code": 0}
+                                "target": "work", "claimed": True, "observed": True, "exit_code": 0,
+                                "created": start, "awaited": 0.9}
     defaults.update(kw)
     return Process(pid=pid, kind=kind, start=start, end=end, **defaults)
 
@@ -67,8 +69,10 @@ def out(pid: int | None, text: str, stream: str = "stdout") -> Line:
 
 
 def four_printers(numbers: list[int], *, kind: str = "process", overlap: bool = True, **kw: Any) -> Trace:
+    """Four children printing; `overlap=False`: each joined (awaited) before the next was started."""
     procs = [child(201 + i, 0.1 + (0 if overlap else i * 0.2), 0.5 + (0 if overlap else i * 0.2 - 0.35), kind=kind,
-                   args=f"({numbers[i]},)", **kw) for i in range(4)]
+                   args=f"({numbers[i]},)", **({} if overlap else {"awaited": 0.12 + i * 0.2}) | kw)
+             for i in range(4)]
     lines = [out(201 + i, f"Process {numbers[i]}: {numbers[i]}") for i in range(4)]
     return trace(*procs, lines=tuple(lines))
 
@@ -125,9 +129,24 @@ def test_threads_instead_of_processes_are_named() -> None:
 def test_a_claim_the_kernel_never_saw_does_not_count() -> None:
     forged = child(201, 0.1, 0.2, observed=False)
     assert process_created(ctx(trace(forged)), ProcessCreatedParams(n=1)).status is Status.FAILED
-    polled = trace(forged, sandbox={"observer": "/proc polling"})
-    v = process_created(ctx(polled), ProcessCreatedParams(n=1))
-    assert v.status is Status.PASSED and v.evidence["not_seen_from_outside"] == [201]
+
+
+def test_an_observation_gap_never_turns_into_trust() -> None:
+    t = trace(child(201, 0.1, 0.2), child(202, 0.1, 0.2), observed=False,
+              issues=(Issue("observation_gap", "the observer (strace) had to be killed"),))
+    for check, params in [(process_created, ProcessCreatedParams(n=1)), (runs, RunsParams()),
+                          (concurrent, ConcurrentParams(n=2))]:
+        v = check(ctx(t), params)  # type: ignore[operator]
+        assert v.status is Status.FAILED and "could not observe the whole run" in v.message
+        assert "had to be killed" in v.message
+
+
+def test_a_child_that_crashed_fails_runs_even_without_a_recorded_exception() -> None:
+    for how in ({"exit_code": 1}, {"exit_code": None, "signal": "SIGSEGV"}):
+        v = runs(ctx(trace(child(201, 0.1, 0.2, **how))), RunsParams())
+        assert v.status is Status.FAILED and "child process" in v.message
+    terminated = child(201, 0.1, 0.2, kind="pool_worker", exit_code=None, signal="SIGTERM")
+    assert runs(ctx(trace(terminated)), RunsParams()).status is Status.PASSED
 
 
 def test_a_child_that_died_before_its_target_does_not_count() -> None:
@@ -177,18 +196,27 @@ def test_start_join_one_by_one_is_seed_004() -> None:
 
 
 def test_brief_children_started_together_are_concurrent_by_design() -> None:
-    """Seed 003: each child logs a line and exits before the fourth starts; all start before any join."""
-    procs = [child(201 + i, 0.010 + i * 0.002, 0.0135 + i * 0.002, joined=0.02 + i * 0.001) for i in range(4)]
+    """Seed 003: each child logs a line and exits before the fourth starts (multiprocessing even reaps
+    it in the next start()); all were created before the program waited for any."""
+    procs = [child(201 + i, 0.010 + i * 0.002, 0.0135 + i * 0.002, awaited=0.02 + i * 0.001) for i in range(4)]
     v = concurrent(ctx(trace(*procs)), ConcurrentParams(n=4))
-    assert v.status is Status.PASSED and "started together" in v.message
-    sequential = [child(201 + i, 0.010 + i * 0.01, 0.015 + i * 0.01, joined=0.011 + i * 0.01) for i in range(4)]
+    assert v.status is Status.PASSED and "before the program waited" in v.message
+    sequential = [child(201 + i, 0.010 + i * 0.01, 0.015 + i * 0.01, awaited=0.011 + i * 0.01) for i in range(4)]
     assert concurrent(ctx(trace(*sequential)), ConcurrentParams(n=4)).status is Status.FAILED
-    spaced = [child(201 + i, 0.1 + i * 0.5, 0.11 + i * 0.5, joined=3.0) for i in range(4)]
-    assert concurrent(ctx(trace(*spaced)), ConcurrentParams(n=4)).status is Status.FAILED
+    # far apart in time, but never waited for before the next start: concurrent by program order
+    spaced = [child(201 + i, 0.1 + i * 0.5, 0.11 + i * 0.5, awaited=3.0) for i in range(4)]
+    assert concurrent(ctx(trace(*spaced)), ConcurrentParams(n=4)).status is Status.PASSED
+
+
+def test_busy_waiting_on_is_alive_is_not_concurrent() -> None:
+    """Polling is_alive() until the child ended, then starting the next: awaited before the next start."""
+    polled = [child(201 + i, 0.1 + i * 0.1, 0.15 + i * 0.1, awaited=0.1001 + i * 0.1) for i in range(4)]
+    v = concurrent(ctx(trace(*polled)), ConcurrentParams(n=4))
+    assert v.status is Status.FAILED and "one after another" in v.message
 
 
 def test_a_process_still_alive_at_the_end_counts_until_then() -> None:
-    t = trace(child(201, 0.1, None), child(202, 0.5, 0.9), wall_time=2.0)
+    t = trace(child(201, 0.1, None, awaited=None), child(202, 0.5, 0.9), wall_time=2.0)
     assert concurrent(ctx(t), ConcurrentParams(n=2)).status is Status.PASSED
 
 
@@ -213,6 +241,26 @@ def test_pids_printed_by_children_are_not_numbers() -> None:
     lines = [out(201 + i, f"ID of process running worker{i + 1}: {201 + i}") for i in range(4)]
     t = trace(*procs, lines=tuple(lines))
     assert distinct_numbers(ctx(t), DistinctNumbersParams(n=4)).status is Status.FAILED
+
+
+def test_small_namespace_pids_of_other_processes_are_numbers() -> None:
+    """In a PID namespace (an ordinary user's) pids are 2, 3, 4...: numbers printed by a worker are
+    data even when each equals another process's pid; only its own pid and its parent's are not."""
+    main_proc = Process(pid=2, ppid=1, kind="main", start=0.0, end=1.0, claimed=True, observed=True, exit_code=0)
+    procs = [child(3 + i, 0.1, 0.5, ppid=2, started_by=2, name=f"Process-{i + 1}", args=f"({6 - i},)")
+             for i in range(4)]
+    lines = [out(3 + i, f"worker got {6 - i}") for i in range(4)]  # pids 3..6 print 6..3: the others' pids
+    t = Trace(processes=(main_proc, *procs), lines=tuple(lines), exit_code=0, sandbox=EXACT,
+              limits={"wall_time": 10})
+    v = distinct_numbers(ctx(t), DistinctNumbersParams(n=4))
+    assert v.status is Status.PASSED and v.evidence["distinct"] == [3, 4, 5, 6]
+    assert one_number_per_process(ctx(t), OneNumberPerProcessParams(n=4)).status is Status.PASSED
+    # a worker printing its own pid and its parent's still prints no number
+    lines = [out(3 + i, f"I am {3 + i}, child of 2") for i in range(4)]
+    t = Trace(processes=(main_proc, *procs), lines=tuple(lines), exit_code=0, sandbox=EXACT,
+              limits={"wall_time": 10})
+    v = distinct_numbers(ctx(t), DistinctNumbersParams(n=4))
+    assert v.status is Status.FAILED and v.evidence["distinct"] == []
 
 
 def test_one_number_per_process_passes_for_own_arguments() -> None:

@@ -37,7 +37,8 @@ def survivors(trace: Trace, ended: float | None = None) -> list[str]:
     the environment of every process, by its PID namespace, by the real uid the run had to itself
     (processes created before the run ended at `ended`, time.time(): later ones may be another
     grader's run that leased the same uid since), and (without a namespace) by the pids the trace
-    knows."""
+    knows. Namespace inodes are reused as soon as a namespace is gone: a process in a namespace
+    with our inode, or of our uid, that carries another run's marker is another grader's."""
     marker = f"GRADER_RUN={trace.sandbox['run']}"
     ns = trace.sandbox["pid_namespace"] if namespaced(trace) else None
     uid = run_uid(trace)
@@ -45,9 +46,13 @@ def survivors(trace: Trace, ended: float | None = None) -> list[str]:
     found = []
     for proc in psutil.process_iter(["pid", "status", "ppid"]):
         try:
-            env_hit = marker in "\0".join(f"{k}={v}" for k, v in proc.environ().items())
+            env = proc.environ()
+            env_hit = marker in "\0".join(f"{k}={v}" for k, v in env.items())
+            # namespace inodes and uids are recycled: a process marked as another run's (another
+            # grader on this machine) is that run's, even in a new namespace with our old inode
+            other_run = "GRADER_RUN" in env and f"GRADER_RUN={env['GRADER_RUN']}" != marker
         except (psutil.AccessDenied, psutil.ZombieProcess, psutil.NoSuchProcess):
-            env_hit = False
+            env_hit = other_run = False
         try:
             ns_hit = ns is not None and os.readlink(f"/proc/{proc.pid}/ns/pid") == ns
         except OSError:
@@ -57,7 +62,8 @@ def survivors(trace: Trace, ended: float | None = None) -> list[str]:
         except (psutil.AccessDenied, psutil.ZombieProcess, psutil.NoSuchProcess):
             uid_hit = False
         try:
-            if env_hit or ns_hit or uid_hit or (proc.pid in known and proc.info["ppid"] == os.getpid()):
+            if env_hit or ((ns_hit or uid_hit) and not other_run) or (proc.pid in known
+                                                                         and proc.info["ppid"] == os.getpid()):
                 found.append(f"{proc.pid} {proc.info['status']} {proc.name()}")
         except psutil.NoSuchProcess:
             pass

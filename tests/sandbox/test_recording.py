@@ -166,13 +166,12 @@ if __name__ == "__main__":
     assert len(set(numbers)) == 3
 
 
-def test_output_that_bypasses_sys_stdout_is_kept_but_unattributed() -> None:
+def test_output_that_bypasses_sys_stdout_is_attributed_by_the_kernel() -> None:
     source = 'import os\nprint("claimed")\nos.write(1, b"raw bytes\\n")\n'
     trace = sandboxed(source, within=2.0)
     by_pid = trace.lines_by_pid(("stdout",))
-    assert [ln.text for ln in by_pid[trace.processes[0].pid]] == ["claimed"]
-    assert [ln.text for ln in by_pid[None]] == ["raw bytes"]
-    assert [i.kind for i in trace.issues] == ["unattributed_output"]
+    assert [ln.text for ln in by_pid[trace.processes[0].pid]] == ["claimed", "raw bytes"]
+    assert None not in by_pid and not trace.issues
 
 
 def test_interleaved_prints_are_split_per_process() -> None:

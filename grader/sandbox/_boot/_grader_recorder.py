@@ -71,9 +71,7 @@ _identity = "main"
 _method_hint: str | None = None
 _written = 0
 _full = False
-_rec = [0, 0]
 _seen = [0, 0]
-_capped = [False, False]
 _draws = 0
 _ended = False
 _task_seq = 0
@@ -276,21 +274,9 @@ def _record_write(code: int, s: Any) -> None:
     if captured is not None:  # written by a logging handler: recorded as a log line instead
         captured.append(s)
         return
-    n = len(s)
-    _seen[code] += n
-    room = _out_cap - _rec[code]
-    if room <= 0:
-        if not _capped[code]:
-            _capped[code] = True
-            _emit(_ev("capped", s=code))
-        return
-    if n > room:
-        s = s[:room]
-    _rec[code] += len(s)
-    _emit(
-        f'{{"ev":"w","pid":{_pid},"t":{_t():.6f},"th":{_thread_no()},"s":{code},"x":{_q(s)}}}\n',
-        True,
-    )
+    # What was written is not recorded here: the kernel observer sees every write, and which
+    # process made it. Only the count is kept (the end event reports it).
+    _seen[code] += len(s)
 
 
 class _Stream:
@@ -423,13 +409,13 @@ def _before_fork() -> None:
 
 
 def _after_fork_child() -> None:
-    global _pid, _identity, _written, _full, _rec, _seen, _capped, _draws, _ended, _task_seq
+    global _pid, _identity, _written, _full, _seen, _draws, _ended, _task_seq
     global _forks, _role, _method_hint, _threads, _thread_seq, _in_log, _reads, _prompt
     ppid = _pid
     _pid = os.getpid()
     _written = 0
     _full = False
-    _rec, _seen, _capped = [0, 0], [0, 0], [False, False]
+    _seen = [0, 0]
     _draws = 0
     _ended = False
     _task_seq = 0
@@ -665,21 +651,8 @@ def _patch_mp_context(m: Any) -> None:
 
 
 def _patch_popen_fork(m: Any) -> None:
+    # joins are not recorded here: the kernel observer sees every wait that reaps a child
     launch = m.Popen._launch
-    wait = m.Popen.wait
-
-    def _wait(self: Any, timeout: Any = None) -> Any:
-        # Process.join(), Pool.join() and the join at exit all wait here (every start method's
-        # Popen inherits it): the first wait on a child says when the parent started waiting.
-        if self.returncode is None and not getattr(self, "_grader_waited", False):
-            self._grader_waited = True
-            try:  # noqa: SIM105 (the recorder imports nothing it does not need, contextlib included)
-                _emit(_ev("wait", child=self.pid))
-            except Exception:
-                pass
-        return wait(self, timeout)
-
-    m.Popen.wait = _wait
 
     def _launch(self: Any, process_obj: Any) -> Any:
         global _mp_launching

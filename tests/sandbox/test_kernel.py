@@ -1,0 +1,250 @@
+"""The kernel record: strace's output parsed into facts, by hand-made text and by real runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import kernel
+from grader.sandbox.kernel import KernelRecord
+
+
+def hx(s: str | bytes) -> str:
+    data = s.encode() if isinstance(s, str) else s
+    return "".join(f"\\x{b:02x}" for b in data)
+
+
+PIPE = 4242
+WORK = "/run/work"
+ARGV = ("/usr/bin/python3", "answer.py")
+
+
+def record(text: str) -> KernelRecord:
+    rec = KernelRecord(pipes={PIPE: "stdout", PIPE + 1: "stderr"}, workdir=WORK, main_argv=ARGV, read_proc=False,
+                       pidns=False)
+    rec.feed(text.encode())
+    return rec
+
+
+def out_fd(fd: int = 1, ino: int = PIPE) -> str:
+    return f"{fd}<{hx(f'pipe:[{ino}]')}>"
+
+
+EXEC = f'100 1.000000 execve("{hx(ARGV[0])}", ["{hx(ARGV[0])}", "{hx(ARGV[1])}"], 0x7ff /* 9 vars */) = 0\n'
+
+
+def test_processes_writes_and_reaps_with_unfinished_calls() -> None:
+    text = (EXEC
+            + "100 1.100000 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD <unfinished ...>\n"
+            + f'101 1.100100 write({out_fd()}, "{hx("7")}", 1 <unfinished ...>\n'
+            + "100 1.100200 <... clone resumed>, child_tidptr=0x7f) = 101\n"
+            + "101 1.100300 <... write resumed>) = 1\n"
+            + f'101 1.100400 write({out_fd(9)}, "{hx(chr(10))}", 1) = 1\n'  # a dup of stdout still counts
+            + f'101 1.100450 write(1<{hx(WORK + "/log.txt")}>, "{hx("x")}", 1) = 1\n'
+            + "101 1.100500 exit_group(0) = ?\n"
+            + "100 1.100600 wait4(101, 0x7ffc, WNOHANG, NULL) = 0\n"
+            + "101 1.100700 +++ exited with 3 +++\n"
+            + "100 1.100800 wait4(101, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], WNOHANG, NULL) = 101\n"
+            + "100 1.200000 +++ killed by SIGKILL +++")
+    facts = record(text).facts()
+    assert facts.complete, facts.gaps
+    assert facts.main == 100 and set(facts.processes) == {100, 101}
+    child = facts.processes[101]
+    assert (child.parent, child.created, child.exit_code, child.end) == (100, 1.1002, 3, 1.1007)
+    assert facts.processes[100].signal == "SIGKILL"  # a whole exit line is read without its newline
+    assert [(w.pid, w.target, w.data) for w in facts.writes] == [(101, "stdout", b"7"), (101, "stdout", b"\n"),
+                                                                 (101, "file:log.txt", b"x")]
+    assert [(w.nohang, w.reaped) for w in facts.waits] == [(True, None), (True, 101)]
+
+
+def test_threads_belong_to_their_process() -> None:
+    text = (EXEC
+            + "100 1.1 clone3({flags=CLONE_VM|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0} => {parent_tid=[102]}, 88)"
+              " = 102\n"
+            + f'102 1.2 write({out_fd()}, "{hx("thread says hi")}", 14) = 14\n'
+            + "102 1.3 +++ exited with 0 +++\n"
+            + "100 1.4 +++ exited with 0 +++\n")
+    facts = record(text).facts()
+    assert set(facts.processes) == {100} and facts.processes[100].threads == [102]
+    assert [(w.pid, w.tid) for w in facts.writes] == [(100, 102)]
+    assert facts.processes[100].end == 1.4  # the thread's end is not the process's
+
+
+def test_in_a_pid_namespace_a_thread_gone_before_proc_was_read_is_matched_by_gettid() -> None:
+    """Outer (host) tids in strace's column, inner ones in clone()'s result: a thread that ended
+    before /proc could be read (read_proc=False here) is matched to its clone by its gettid(),
+    not taken for a process; a child process by its getpid()."""
+    text = (EXEC
+            + "100 1.01 getpid() = 10001\n"
+            + "100 1.1 clone3({flags=CLONE_VM|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0} => {parent_tid=[10002]}, 88)"
+              " = 10002\n"
+            + "102 1.11 gettid() = 10002\n"
+            + f'102 1.2 write({out_fd()}, "{hx("thread says hi")}", 14) = 14\n'
+            + "102 1.3 +++ exited with 0 +++\n"
+            + "100 1.31 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 10003\n"
+            + "103 1.32 getpid() = 10003\n"
+            + "103 1.33 +++ exited with 0 +++\n"
+            + "100 1.34 wait4(10003, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 10003\n"
+            + "100 1.4 +++ exited with 0 +++\n")
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
+    rec.feed(text.encode())
+    facts = rec.facts()
+    assert set(facts.processes) == {100, 103} and facts.processes[100].threads == [102]
+    assert (facts.inner(100), facts.inner(103), facts.processes[103].parent) == (10001, 10003, 100)
+    assert [(w.pid, w.tid) for w in facts.writes] == [(100, 102)]
+    assert [w.reaped for w in facts.waits] == [103]
+
+
+def test_bwraps_clone_returns_a_host_pid_that_may_equal_a_namespace_pid() -> None:
+    """bwrap (outside the namespace, host pid 50) creates init, whose host pid 10002 is also the
+    namespace pid of the program's child: the child's parent is still the main process."""
+    bwrap = "/usr/bin/bwrap"
+    text = (f'50 1.0 execve("{hx(bwrap)}", ["{hx(bwrap)}"], 0x7ff /* 9 vars */) = 0\n'
+            + "50 1.01 clone(child_stack=NULL, flags=CLONE_NEWPID|CLONE_NEWNET|SIGCHLD) = 10002\n"
+            + "10002 1.02 clone(child_stack=NULL, flags=SIGCHLD) = 10001\n"
+            + EXEC.replace("100 1.000000", "60 1.03")
+            + "60 1.04 getpid() = 10001\n"
+            + "60 1.05 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 10002\n"
+            + "61 1.06 getpid() = 10002\n"
+            + "61 1.07 +++ exited with 0 +++\n"
+            + "60 1.08 wait4(10002, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 10002\n"
+            + "60 1.09 +++ exited with 0 +++\n"
+            + "10002 1.10 +++ exited with 0 +++\n"
+            + "50 1.11 +++ exited with 0 +++\n")
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
+    rec.outside = {50}  # what /proc's NSpid says of bwrap (one namespace: the grader's)
+    rec.feed(text.encode())
+    facts = rec.facts()
+    assert facts.main == 60 and set(facts.processes) == {60, 61}
+    assert (facts.processes[61].parent, facts.processes[61].inner) == (60, 10002)
+    assert [w.reaped for w in facts.waits] == [61]
+
+
+def test_what_the_program_writes_cannot_look_like_strace_output() -> None:
+    forged = '\n101 1.5 +++ exited with 0 +++\n100 1.5 clone(flags=SIGCHLD) = 555\n'
+    text = EXEC + f'100 1.1 write({out_fd()}, "{hx(forged)}", {len(forged)}) = {len(forged)}\n'
+    facts = record(text + "100 1.6 +++ exited with 0 +++\n").facts()
+    assert set(facts.processes) == {100} and facts.writes[0].data == forged.encode()
+
+
+def test_a_task_killed_mid_call_is_not_a_gap() -> None:
+    text = EXEC + "101 1.2 ???( <unfinished ...>\n101 1.3 +++ killed by SIGKILL +++\n100 1.4 +++ exited with 0 +++\n"
+    facts = record(text).facts()
+    assert facts.complete, facts.gaps
+
+
+def test_gaps_are_reported() -> None:
+    facts = record(EXEC + "garbage that is not strace\n").facts()
+    assert not facts.complete
+    assert any("could not be read" in g for g in facts.gaps)
+    assert any("did not see the main process end" in g for g in facts.gaps)
+    killed = record(EXEC + "100 1.6 +++ exited with 0 +++\n").facts(False, "strace was killed")
+    assert not killed.complete and killed.gaps == ["strace was killed"]
+    assert not record("").facts().complete  # never saw the program start
+
+
+def test_the_parser_is_linear_and_bounded() -> None:
+    """A flood of writes and processes: memory stays at the caps, time linear in the input."""
+    line = f'101 1.1 write({out_fd()}, "{hx("x" * 1000)}", 1000) = 1000\n'
+    chunk = (line * 2000).encode()
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False)
+    rec.byte_cap = 1 << 20
+    rec.feed(EXEC.encode())
+    tracemalloc.start()
+    for _ in range(50):  # 100 000 writes, 100 MB written, 400 MB of strace text
+        rec.feed(chunk)
+    for pid in range(1000, 1000 + kernel.MAX_TASKS + 50):
+        rec.feed(f"{pid} 1.2 exit_group(0) = ?\n".encode())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert sum(len(w.data) for w in rec.writes) == 1 << 20
+    assert peak < 64 << 20, f"peak {peak >> 20} MiB"
+    facts = rec.facts()
+    assert not facts.complete and any(str(kernel.MAX_TASKS) in c for c in facts.caps)
+    assert any("bytes written to stdout" in c for c in facts.caps)
+
+
+# -- real runs ------------------------------------------------------------------------------------
+
+CHILDREN = '''import os, sys, threading
+kids = []
+for n in range(3):
+    pid = os.fork()
+    if pid == 0:
+        os.getpid()
+        os.write(1, b"child %d\\n" % n)
+        os._exit(n)
+    kids.append(pid)
+for pid in kids:
+    os.waitpid(pid, 0)
+print("main", os.getpid())
+'''
+
+
+def observe(argv: list[str], cwd: Path, *, pidns: bool = False) -> tuple[kernel.KernelFacts, bytes]:
+    obs = kernel.Observer.open(pidns=pidns)
+    try:
+        proc = subprocess.Popen([*obs.prefix(), *argv], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        obs.start(pipes={kernel.pipe_inode(proc.stdout.fileno()): "stdout",
+                         kernel.pipe_inode(proc.stderr.fileno()): "stderr"},
+                  workdir=str(cwd), main_argv=(sys.executable, "answer.py"), byte_cap=1 << 20, events_path="",
+                  events_cap=1 << 20)
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
+            obs.drain()
+            time.sleep(0.001)
+        proc.wait(5)
+        obs.drain()
+        assert obs.record is not None
+        return obs.record.facts(), proc.stdout.read()
+    finally:
+        obs.close()
+
+
+def check_children(facts: kernel.KernelFacts, stdout: bytes) -> None:
+    assert facts.complete, facts.gaps
+    assert facts.main is not None
+    main = facts.processes[facts.main]
+    assert stdout.decode().splitlines()[-1] == f"main {main.inner}"  # the pid the program sees
+    kids = sorted((p for p in facts.processes.values() if p.pid != main.pid), key=lambda p: p.exit_code or 0)
+    assert [p.exit_code for p in kids] == [0, 1, 2] and all(p.parent == main.pid for p in kids)
+    by_pid: dict[int, bytes] = {}
+    for w in facts.writes:
+        by_pid[w.pid] = by_pid.get(w.pid, b"") + w.data
+    assert [by_pid[p.pid] for p in kids] == [b"child 0\n", b"child 1\n", b"child 2\n"]
+    assert sorted(w.reaped for w in facts.waits if w.reaped) == sorted(p.pid for p in kids)
+    assert all(not w.nohang for w in facts.waits if w.reaped)
+
+
+@pytest.mark.slow
+def test_a_real_run_without_a_pid_namespace(tmp_path: Path) -> None:
+    (tmp_path / "answer.py").write_text(CHILDREN)
+    facts, stdout = observe([sys.executable, "answer.py"], tmp_path)
+    check_children(facts, stdout)
+    assert all(p.inner == p.pid for p in facts.processes.values())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_a_real_run_inside_bwrap_maps_inner_and_outer_pids(tmp_path: Path) -> None:
+    """strace outside, the program in bwrap's PID namespace: clone and wait4 name inner pids."""
+    (tmp_path / "answer.py").write_text(CHILDREN)
+    bwrap = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+             "--tmpfs", "/tmp", "--bind", str(tmp_path), str(tmp_path), "--chdir", str(tmp_path)]
+    probe = subprocess.run([*bwrap, "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"bwrap cannot create namespaces here: {probe.stderr.decode()[:200]}")
+    facts, stdout = observe([*bwrap, sys.executable, "answer.py"], tmp_path, pidns=True)
+    check_children(facts, stdout)
+    main = facts.processes[facts.main or 0]
+    assert main.inner is not None and main.inner != main.pid and main.inner < 10  # bwrap's namespace
+    assert not any(p.argv[:1] == ("bwrap",) for p in facts.processes.values())  # bwrap is not the program's
+    assert os.path.exists(tmp_path)
