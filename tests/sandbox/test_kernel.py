@@ -239,6 +239,8 @@ def test_a_real_run_inside_bwrap_maps_inner_and_outer_pids(tmp_path: Path) -> No
     (tmp_path / "answer.py").write_text(CHILDREN)
     bwrap = ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
              "--tmpfs", "/tmp", "--bind", str(tmp_path), str(tmp_path), "--chdir", str(tmp_path)]
+    for prefix in dict.fromkeys((sys.prefix, sys.base_prefix)):  # the interpreter, wherever it lives (a venv in /tmp)
+        bwrap[-2:-2] = ["--ro-bind", prefix, prefix]
     probe = subprocess.run([*bwrap, "true"], capture_output=True, check=False)
     if probe.returncode != 0:
         pytest.skip(f"bwrap cannot create namespaces here: {probe.stderr.decode()[:200]}")
