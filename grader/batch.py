@@ -125,13 +125,6 @@ def check_output_folder(out: Path, rubric: Rubric) -> None:
         break
 
 
-def existing(out: Path) -> dict[str, SubmissionOutcome]:
-    """Summaries of the submissions already graded in `out`, by id."""
-    from grader.results import stored
-
-    return {o.id: o.summary() for _, o in stored(out)}
-
-
 Grade = Callable[[Entry], SubmissionOutcome]
 
 

@@ -144,26 +144,3 @@ def write_results_json(out: Path, book: Gradebook) -> Path:
         yield "\n ]\n}\n"
 
     return write_file(out, "results.json", pieces())
-
-
-def score_table(book: Gradebook) -> str:
-    """Scores per question and in total, one row per submission; `!` marks answers a TA should read."""
-    ids = [q.id for q in book.questions]
-    subs = book.submissions
-    name_w = max([len("submission"), *(len(s.id) for s in subs)])
-    head = f"{'submission':<{name_w}}  " + "  ".join(f"{qid:>6}" for qid in ids) + f"  {'total':>12}"
-    rows = [head, "-" * len(head)]
-    for s in subs:
-        if s.error:
-            rows.append(f"{s.id:<{name_w}}  could not be graded: {s.error}")
-            continue
-        cells = []
-        for q in s.questions:
-            mark = "!" if q.needs_review else ("*" if q.override else " ")
-            cells.append(f"{q.score:>5g}{mark}")
-        rows.append(f"{s.id:<{name_w}}  " + "  ".join(cells) + f"  {s.score:>6g} / {s.max_score:g}")
-    if any(s.needs_review for s in subs):
-        rows.append("! a check asks a TA to read this answer (results.json: needs_review)")
-    if any(q.override for s in subs for q in s.questions):
-        rows.append("* a TA's override")
-    return "\n".join(rows)
