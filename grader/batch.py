@@ -151,21 +151,53 @@ def error_outcome(entry: Entry, rubric: Rubric, message: str, digest: str = "") 
     return outcome_of(result, rubric, submission_id=entry.id, digest=digest)
 
 
+Write = Callable[[Path, SubmissionOutcome], object]
+
+
+class Recorder:
+    """Where every finished submission goes, whoever graded it (a thread here, a cluster's worker):
+    its record is written to `out` at once (`write`: its details file first, then anything rendered
+    from it) and dropped; only its id and error are kept."""
+
+    def __init__(self, out: Path, write: Write = write_details,
+                 on_done: Callable[[SubmissionOutcome], None] | None = None) -> None:
+        self.out, self.write, self.on_done = out, write, on_done
+        self.outcome = Outcome()
+        self._lock = threading.Lock()
+
+    def record(self, full: SubmissionOutcome) -> None:
+        self.write(self.out, full)
+        summary = full.summary()
+        del full  # the full record (its runs are most of it) is on disk now
+        give_back_memory()
+        with self._lock:
+            self.outcome.graded.append(Done(summary.id, summary.error))
+        if self.on_done is not None:
+            self.on_done(summary)
+
+    def interrupted(self, todo: Iterable[Entry]) -> Outcome:
+        """The outcome of a batch stopped by Ctrl-C: what finished is kept, the rest is `not_done`."""
+        self.outcome.interrupted = True
+        done_ids = {s.id for s in self.outcome.graded}
+        self.outcome.not_done = [e.id for e in todo if e.id not in done_ids]
+        return self.outcome
+
+
 def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jobs: int = 1,
         on_start: Callable[[Entry], None] | None = None,
         on_done: Callable[[SubmissionOutcome], None] | None = None,
-        write: Callable[[Path, SubmissionOutcome], object] = write_details) -> Outcome:
+        write: Write = write_details) -> Outcome:
     """Grade `entries` on `jobs` threads; each result is written to `out` as soon as it is done
     (`write`: its details file first, then anything rendered from it). Only its summary is kept.
 
     KeyboardInterrupt (Ctrl-C) stops every run in progress and returns with `interrupted` set;
-    what finished is on disk.
+    what finished is on disk. Submissions are handed to the threads a few at a time (never the whole
+    batch queued at once), so memory does not grow with the batch.
     """
     from grader.sandbox import cancel
 
     todo = list(entries)
-    result = Outcome()
-    lock = threading.Lock()
+    recorder = Recorder(out, write, on_done)
 
     def one(entry: Entry) -> None:
         if cancel.requested():
@@ -177,40 +209,38 @@ def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jo
         except cancel.Cancelled:
             return
         except Exception as exc:  # a grader fault on one submission: its row says so, the batch goes on
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            full = error_outcome(entry, rubric, f"the grader failed on this submission: {detail}")
-        write(out, full)
-        summary = full.summary()
-        del full  # the full record (its runs are most of it) is on disk now
-        give_back_memory()
-        with lock:
-            result.graded.append(Done(summary.id, summary.error))
-        if on_done is not None:
-            on_done(summary)
+            full = error_outcome(entry, rubric, f"the grader failed on this submission: {fault(exc)}")
+        recorder.record(full)
 
     cancel.reset()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures: dict[Future[None], Entry] = {}
+    pending: set[Future[None]] = set()
+    waiting = iter(todo)
+    interrupted = False
     try:
-        futures = {pool.submit(one, e): e for e in todo}
-        pending = set(futures)
-        while pending:
+        while True:
+            while len(pending) < 2 * max(1, jobs) and (entry := next(waiting, None)) is not None:
+                pending.add(pool.submit(one, entry))
+            if not pending:
+                break
             # A short wait so that Ctrl-C reaches this thread promptly.
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             for f in done:
                 f.result()  # a failure here is a fault in writing the results: let it be seen
     except KeyboardInterrupt:
-        result.interrupted = True
+        interrupted = True
         cancel.cancel_all()
-        for f in futures:
+        for f in pending:
             f.cancel()
     finally:
         pool.shutdown(wait=True)
         cancel.reset()
-    if result.interrupted:
-        done_ids = {s.id for s in result.graded}
-        result.not_done = [e.id for e in todo if e.id not in done_ids]
-    return result
+    return recorder.interrupted(todo) if interrupted else recorder.outcome
+
+
+def fault(exc: BaseException) -> str:
+    """An exception in one line, for a submission's error row."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
 @lru_cache(maxsize=1)

@@ -18,7 +18,7 @@ Three forms of the same submission:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -345,14 +345,18 @@ class QuestionInfo:
 
 @dataclass(frozen=True)
 class Gradebook:
-    """The class: the rubric's shape and every submission in summary form."""
+    """The class: the rubric's shape and every submission in summary form, in id order.
+
+    `submissions` is any collection that can be iterated more than once: a tuple, or (for a class
+    graded into a folder) `grader.results.Summaries`, which reads them from disk one at a time.
+    """
 
     rubric_id: str
     title: str
     version: int
     max_score: float
     questions: tuple[QuestionInfo, ...]
-    submissions: tuple[SubmissionOutcome, ...]
+    submissions: Collection[SubmissionOutcome]
     grader_version: str = ""
 
     def check_ids(self, qid: str) -> tuple[str, ...]:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from grader import __version__
 from grader.errors import GraderError
@@ -92,11 +94,53 @@ def stored(out: Path, problems: list[str] | None = None) -> Iterator[tuple[Path,
 
 # -- results.json ----------------------------------------------------------------------------------
 
-def gradebook(rubric: Rubric, summaries: list[SubmissionOutcome]) -> Gradebook:
+def gradebook(rubric: Rubric, summaries: Iterable[SubmissionOutcome] | Summaries) -> Gradebook:
+    """The class. A `Summaries` (already in id order, read from disk) is kept as it is, so a class
+    of any size costs the same memory; any other iterable is sorted into a tuple."""
     questions = tuple(QuestionInfo(q.id, q.text, q.type.value, q.points, tuple((c.id, c.hidden) for c in q.checks))
                       for q in rubric.questions)
-    return Gradebook(rubric.id, rubric.title, rubric.version, rubric.max_score, questions,
-                     tuple(sorted(summaries, key=lambda s: s.id)), __version__)
+    kept = summaries if isinstance(summaries, Summaries) else tuple(sorted(summaries, key=lambda s: s.id))
+    return Gradebook(rubric.id, rubric.title, rubric.version, rubric.max_score, questions, kept, __version__)
+
+
+class Summaries(Collection[SubmissionOutcome]):
+    """Submissions in summary form, in id order, kept in a temporary file rather than in memory.
+
+    Every iteration reads them back one at a time (a summary's JSON is a few kilobytes and parses in
+    a fraction of a millisecond), so the class-level outputs of a thousand submissions cost what
+    those of fifty do: memory holds one summary, and an id and an offset per submission.
+    """
+
+    def __init__(self, summaries: Iterable[SubmissionOutcome]) -> None:
+        self._spool: IO[bytes] = tempfile.TemporaryFile(prefix="grader-summaries-")  # noqa: SIM115 (lives with self; gone when closed)
+        index: list[tuple[str, int, int]] = []
+        for s in summaries:
+            data = json.dumps(s.to_json(), allow_nan=False).encode()
+            index.append((s.id, self._spool.tell(), len(data)))
+            self._spool.write(data)
+        self._spool.flush()
+        index.sort()
+        self._where = [(offset, size) for _, offset, size in index]
+
+    def __len__(self) -> int:
+        return len(self._where)
+
+    def __iter__(self) -> Iterator[SubmissionOutcome]:
+        fd = self._spool.fileno()
+        for offset, size in self._where:  # pread: iterations may interleave
+            yield SubmissionOutcome.from_json(json.loads(os.pread(fd, size, offset)))
+
+    def __contains__(self, item: object) -> bool:
+        return any(s == item for s in self)
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+def stored_summaries(out: Path, rubric_id: str, problems: list[str] | None = None) -> Summaries:
+    """The summaries of every submission graded in `out` with the rubric `rubric_id`, read one details
+    file at a time."""
+    return Summaries(o.summary() for _, o in stored(out, problems) if o.rubric == rubric_id)
 
 
 def summary_json(outcome: SubmissionOutcome) -> dict[str, Any]:

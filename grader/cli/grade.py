@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
         for line in overrides.unused({s.id for s in book.submissions}):
             say(f"grader: warning: {line}")
     print_summary(book, sys.stdout)
-    append_step_summary(class_markdown(book))
+    if os.environ.get("GITHUB_STEP_SUMMARY"):  # (the text is built only where it goes somewhere)
+        append_step_summary(class_markdown(book))
     errors = sum(1 for s in finished.graded if s.error)
     say(f"wrote {out / 'results.json'} ({len(book.submissions)} submission(s))"
         + (f"; {errors} submission(s) could not be graded" if errors else ""))

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from grader.outcome import Gradebook, SubmissionOutcome
-from grader.results import file_stem, gradebook, stored, write_details, write_results_json
+from grader.results import file_stem, gradebook, stored_summaries, write_details, write_results_json
 from grader.rubric.model import Rubric
 
 
@@ -36,15 +36,16 @@ def write_submission_outputs(out: Path, outcome: SubmissionOutcome, *, title: st
 
 
 def write_class_outputs(out: Path, rubric: Rubric, problems: list[str] | None = None) -> Gradebook:
-    """results.json and the class exports from every submission graded in `out`."""
+    """results.json and the class exports from every submission graded in `out`. The gradebook
+    returned reads the summaries from a temporary file, one at a time: memory stays flat."""
     from grader.render import csv_export, junit, markdown
     from grader.render.safe import write_atomic
     from grader.render.write import write_index
 
-    book = gradebook(rubric, [o.summary() for _, o in stored(out, problems) if o.rubric == rubric.id])
+    book = gradebook(rubric, stored_summaries(out, rubric.id, problems))
     write_results_json(out, book)
     csv_export.write_grades_csv(book, out / "grades.csv")
     junit.write_junit(book.submissions, out / "junit.xml")
-    write_atomic(out / "summary.md", markdown.class_markdown(book))
+    write_atomic(out / "summary.md", markdown.class_markdown_lines(book))
     write_index(out, book)
     return book

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.outcome import Gradebook, SubmissionOutcome
@@ -65,15 +67,21 @@ def row(book: Gradebook, outcome: SubmissionOutcome) -> list[str]:
             "yes" if outcome.needs_review else "no", text_cell(outcome.error or "")]
 
 
-def grades_csv(book: Gradebook) -> str:
-    """The whole file as text, one row per submission in the gradebook's order."""
+def csv_lines(book: Gradebook) -> Iterator[str]:
+    """The file a row at a time (the header first), in the gradebook's order."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    writer.writerow(header(book))
-    for outcome in book.submissions:
-        writer.writerow(row(book, outcome))
-    return buffer.getvalue()
+    for cells in itertools.chain([header(book)], (row(book, outcome) for outcome in book.submissions)):
+        writer.writerow(cells)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def grades_csv(book: Gradebook) -> str:
+    """The whole file as text, one row per submission in the gradebook's order."""
+    return "".join(csv_lines(book))
 
 
 def write_grades_csv(book: Gradebook, path: Path) -> None:
-    write_atomic(path, grades_csv(book))
+    write_atomic(path, csv_lines(book))  # streamed: a class of any size is never held whole

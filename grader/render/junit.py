@@ -23,7 +23,7 @@ raw `\\x1b` would make the whole file unreadable to every parser.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,23 +77,36 @@ def suite(outcome: SubmissionOutcome) -> TestSuite:
     return result
 
 
-def junit_xml(outcomes: Iterable[SubmissionOutcome]) -> bytes:
-    """The whole file: `<testsuites>` with one suite per submission."""
+def junit_pieces(outcomes: Iterable[SubmissionOutcome]) -> Iterator[bytes]:
+    """The file a suite at a time: `outcomes` is read twice (the counts on `<testsuites>` come
+    first), and only one suite is ever built, so a class of any size costs the same memory."""
+    from xml.etree import ElementTree
+
     from junitparser import JUnitXml
 
-    xml = JUnitXml("grader")
-    timed = []
+    tests = failures = errors = skipped = 0
+    seconds = 0.0
     for outcome in outcomes:
-        timed.append((suite(outcome), round(outcome.seconds, 3)))
-        xml.append(timed[-1][0])  # type: ignore[no-untyped-call]  # add_testsuite merges suites it finds equal
-    xml.update_statistics()  # type: ignore[no-untyped-call]
-    # Times after the counts: update_statistics sums the testcases' times, and checks have none.
-    for each, seconds in timed:
-        each.time = seconds
-    xml.time = round(sum(seconds for _, seconds in timed), 3)
-    text: bytes = xml.tostring()  # type: ignore[no-untyped-call]
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + text if not text.startswith(b"<?xml") else text
+        each = suite(outcome)
+        tests, failures = tests + each.tests, failures + each.failures
+        errors, skipped = errors + each.errors, skipped + each.skipped
+        seconds += round(outcome.seconds, 3)
+    root = JUnitXml("grader")
+    root.tests, root.failures, root.errors, root.skipped = tests, failures, errors, skipped
+    root.time = round(seconds, 3)
+    # `<testsuites ...></testsuites>` with nothing inside: the suites go between its two tags.
+    empty = ElementTree.tostring(root._elem, encoding="utf-8", short_empty_elements=False)
+    opening, closing = empty[:empty.index(b">") + 1], empty[empty.index(b">") + 1:]
+    yield b'<?xml version="1.0" encoding="utf-8"?>\n' + opening
+    for outcome in outcomes:
+        yield ElementTree.tostring(suite(outcome)._elem, encoding="utf-8")
+    yield closing
+
+
+def junit_xml(outcomes: Iterable[SubmissionOutcome]) -> bytes:
+    """The whole file: `<testsuites>` with one suite per submission."""
+    return b"".join(junit_pieces(outcomes))
 
 
 def write_junit(outcomes: Iterable[SubmissionOutcome], path: Path) -> None:
-    write_atomic(path, junit_xml(outcomes))
+    write_atomic(path, junit_pieces(outcomes))

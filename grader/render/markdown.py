@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from grader.outcome import Gradebook, SubmissionOutcome, redact
@@ -54,15 +54,33 @@ def _flags(outcome: SubmissionOutcome) -> str:
 def class_markdown(book: Gradebook, *, hidden: bool = True) -> str:
     """The class summary for a TA's CI run; `hidden=False` leaves hidden checks' pass rates out
     (for a summary students can read, e.g. a public repository's Actions page)."""
+    return "".join(class_markdown_lines(book, hidden=hidden))
+
+
+def class_markdown_lines(book: Gradebook, *, hidden: bool = True) -> Iterator[str]:
+    """`class_markdown` a line at a time (each ends in a newline). The submissions are read a few
+    times over and never all kept, so a class of any size costs the same memory."""
     qids = [q.id for q in book.questions]
-    graded = [s for s in book.submissions if s.error is None]
-    lines = [f"## {md(book.title or book.rubric_id)}: {len(book.submissions)} submission(s)", ""]
+    graded = errors = 0
+    total = 0.0
+    rates = {(info.id, check_id): [0, 0] for info in book.questions for check_id, _ in info.checks}  # passed, ran
+    for s in book.submissions:
+        if s.error is not None:
+            errors += 1
+            continue
+        graded += 1
+        total += s.score
+        for qo in s.questions:
+            for c in qo.checks:
+                if (qo.id, c.id) in rates:
+                    rates[(qo.id, c.id)][0] += c.status == "passed"
+                    rates[(qo.id, c.id)][1] += 1
+    yield f"## {md(book.title or book.rubric_id)}: {len(book.submissions)} submission(s)\n\n"
     if graded:
-        mean = sum(s.score for s in graded) / len(graded)
-        lines += [f"Mean score {number(mean)} / {number(book.max_score)} over {len(graded)} graded; "
-                  f"{len(book.submissions) - len(graded)} could not be graded.", ""]
-    lines += ["| Submission | " + " | ".join(md(q) for q in qids) + " | Total |",
-              "|---|" + "---:|" * len(qids) + "---:|"]
+        yield (f"Mean score {number(total / graded)} / {number(book.max_score)} over {graded} graded; "
+               f"{errors} could not be graded.\n\n")
+    yield "| Submission | " + " | ".join(md(q) for q in qids) + " | Total |\n"
+    yield "|---|" + "---:|" * len(qids) + "---:|\n"
     for s in book.submissions:
         if s.error is not None:
             cells = ["—"] * len(qids) + ["**error**"]
@@ -77,49 +95,45 @@ def class_markdown(book: Gradebook, *, hidden: bool = True) -> str:
                     cell += " 🔍"
                 cells.append(cell)
             cells.append(f"**{number(s.score)}** / {number(s.max_score)}")
-        lines.append(f"| {md(s.id)}{_flags(s)} | " + " | ".join(cells) + " |")
-    lines += ["", "🔍 needs a TA · ✍️ score set by a TA", ""]
-    lines += _pass_rates(book, graded, hidden)
-    lines += _needs_a_ta(book, hidden)
-    return "\n".join(lines) + "\n"
+        yield f"| {md(s.id)}{_flags(s)} | " + " | ".join(cells) + " |\n"
+    yield "\n🔍 needs a TA · ✍️ score set by a TA\n\n"
+    if graded:
+        yield from _pass_rates(book, rates, hidden)
+    yield from _needs_a_ta(book, hidden)
 
 
-def _pass_rates(book: Gradebook, graded: list[SubmissionOutcome], show_hidden: bool) -> list[str]:
-    if not graded:
-        return []
-    lines = ["### Checks", "", "| Question | Check | Passed | Rate |", "|---|---|---:|---:|"]
+def _pass_rates(book: Gradebook, rates: Mapping[tuple[str, str], list[int]], show_hidden: bool) -> Iterator[str]:
+    yield "### Checks\n\n| Question | Check | Passed | Rate |\n|---|---|---:|---:|\n"
     for info in book.questions:
         for check_id, hidden in info.checks:
             if hidden and not show_hidden:
                 continue
-            passed = ran = 0
-            for s in graded:
-                q = s.question(info.id)
-                check = next((c for c in q.checks if c.id == check_id), None) if q is not None else None
-                if check is not None:
-                    ran += 1
-                    passed += check.status == "passed"
+            passed, ran = rates[(info.id, check_id)]
             rate = f"{100 * passed / ran:.0f}%" if ran else "—"
             name = md(check_id) + (" (hidden)" if hidden else "")
-            lines.append(f"| {md(info.id)} | {name} | {passed} / {ran} | {rate} |")
-    return [*lines, ""]
+            yield f"| {md(info.id)} | {name} | {passed} / {ran} | {rate} |\n"
+    yield "\n"
 
 
-def _needs_a_ta(book: Gradebook, show_hidden: bool) -> list[str]:
-    items = []
+def _needs_a_ta(book: Gradebook, show_hidden: bool) -> Iterator[str]:
+    first = True
     for s in book.submissions:
+        items = []
         if s.error is not None:
             items.append(f"- {md(s.id)}: could not be graded: {md(s.error)}")
-            continue
-        secret = frozenset() if show_hidden else s.hidden_ids()
-        for q in s.questions:
-            for c in q.checks:
-                if c.needs_review and (show_hidden or not c.hidden):
-                    why = redact(c.review_reason or c.message, secret)
-                    items.append(f"- {md(s.id)}, {md(q.id)} ({md(c.id)}): {md(why)}")
-    if not items:
-        return ["Nothing needs a TA.", ""]
-    return ["### Needs a TA", "", *items, ""]
+        else:
+            secret = frozenset() if show_hidden else s.hidden_ids()
+            for q in s.questions:
+                for c in q.checks:
+                    if c.needs_review and (show_hidden or not c.hidden):
+                        why = redact(c.review_reason or c.message, secret)
+                        items.append(f"- {md(s.id)}, {md(q.id)} ({md(c.id)}): {md(why)}")
+        for item in items:
+            if first:
+                yield "### Needs a TA\n\n"
+                first = False
+            yield item + "\n"
+    yield "Nothing needs a TA.\n\n" if first else "\n"
 
 
 def submission_markdown(outcome: SubmissionOutcome) -> str:

@@ -10,15 +10,16 @@ only sorts and filters it, so the page reads the same without scripts and in pri
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from markupsafe import Markup, escape
 
 from grader.outcome import Gradebook, SubmissionOutcome
 from grader.render.html import code_css, csp, environment, points, static
 
+T = TypeVar("T")
 BINS = 10
 HIST_W, HIST_H, HIST_PAD = 420, 200, 26
 
@@ -71,46 +72,83 @@ def histogram_svg(scores: list[float], max_score: float) -> Markup:
 
 
 def check_rates(book: Gradebook) -> list[CheckRate]:
-    rates = []
-    for q in book.questions:
-        for check_id, hidden in q.checks:
-            passed = ran = 0
-            for sub in book.submissions:
-                qo = sub.question(q.id)
-                c = next((c for c in qo.checks if c.id == check_id), None) if qo is not None else None
-                if c is None or c.status == "skipped":
-                    continue
-                ran += 1
-                passed += c.status == "passed"
-            rates.append(CheckRate(q.id, check_id, hidden, passed, ran))
-    return rates
+    """How often each check passed, over the submissions where it has a verdict (one pass)."""
+    counts = {(q.id, check_id): [0, 0] for q in book.questions for check_id, _ in q.checks}  # passed, ran
+    for sub in book.submissions:
+        for qo in sub.questions:
+            for c in qo.checks:
+                if (qo.id, c.id) in counts and c.status != "skipped":
+                    counts[(qo.id, c.id)][0] += c.status == "passed"
+                    counts[(qo.id, c.id)][1] += 1
+    return [CheckRate(q.id, check_id, hidden, *counts[(q.id, check_id)]) for q in book.questions
+            for check_id, hidden in q.checks]
+
+
+class _Again(Generic[T]):
+    """A sequence the template reads by iterating (more than once if it likes) and by `|length`,
+    made afresh from the submissions each time instead of being held in memory."""
+
+    def __init__(self, make: Callable[[], Iterator[T]], count: int) -> None:
+        self._make = make
+        self._count = count
+
+    def __iter__(self) -> Iterator[T]:
+        return self._make()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __bool__(self) -> bool:
+        return self._count > 0
+
+
+def index_pieces(book: Gradebook, pages: Callable[[SubmissionOutcome], tuple[str, str]]) -> Iterator[str]:
+    """`index.html` a piece at a time. The submissions are read a few times over and never all
+    kept (the scores are, for the median), so a class of any size costs the same memory."""
+    scores: list[float] = []
+    q_scores: dict[str, list[float]] = {q.id: [] for q in book.questions}
+    n_review = n_flagged = 0
+    for sub in book.submissions:
+        n_review += sub.needs_review
+        n_flagged += sum(1 for q in sub.questions if q.needs_review)
+        if sub.error is None:
+            scores.append(sub.score)
+            for qo in sub.questions:
+                if qo.id in q_scores:
+                    q_scores[qo.id].append(qo.score)
+
+    def in_order() -> Iterable[SubmissionOutcome]:  # a Gradebook made in memory may be in any order
+        subs = book.submissions
+        return sorted(subs, key=lambda s: s.id) if isinstance(subs, (tuple, list)) else subs
+
+    def rows() -> Iterator[dict[str, Any]]:
+        for sub in in_order():
+            student, ta = pages(sub)
+            yield {"s": sub, "student": student, "ta": ta, "q": {q.id: sub.question(q.id) for q in book.questions}}
+
+    def review() -> Iterator[dict[str, Any]]:
+        for sub in in_order():
+            _, ta = pages(sub)
+            for q in sub.questions:
+                if q.needs_review:
+                    reasons = [f"{c.title}: {c.review_reason}" if c.review_reason else c.title
+                               for c in q.checks if c.needs_review]
+                    yield {"s": sub, "q": q, "href": f"{ta}#q-{q.id}", "reasons": reasons}
+
+    stats = {
+        "n": len(book.submissions), "graded": len(scores), "errors": len(book.submissions) - len(scores),
+        "mean": statistics.fmean(scores) if scores else None,
+        "median": statistics.median(scores) if scores else None,
+        "review": n_review,
+    }
+    q_means = {qid: statistics.fmean(found) if found else None for qid, found in q_scores.items()}
+    script = static("overview.js")
+    return environment().get_template("index.html.j2").generate(
+        book=book, rows=_Again(rows, len(book.submissions)), review=_Again(review, n_flagged), stats=stats,
+        q_means=q_means, rates=check_rates(book), histogram=histogram_svg(scores, book.max_score),
+        css=Markup(static("report.css") + code_css()), script=Markup(script), csp=csp(script))
 
 
 def render_index(book: Gradebook, pages: Callable[[SubmissionOutcome], tuple[str, str]]) -> str:
     """`index.html` for the gradebook. `pages(sub)` gives the (student, TA) page hrefs of a submission."""
-    graded = [s for s in book.submissions if s.error is None]
-    scores = [s.score for s in graded]
-    rows: list[dict[str, Any]] = []
-    review: list[dict[str, Any]] = []
-    for sub in sorted(book.submissions, key=lambda s: s.id):
-        student, ta = pages(sub)
-        rows.append({"s": sub, "student": student, "ta": ta,
-                     "q": {q.id: sub.question(q.id) for q in book.questions}})
-        for q in sub.questions:
-            if q.needs_review:
-                reasons = [f"{c.title}: {c.review_reason}" if c.review_reason else c.title
-                           for c in q.checks if c.needs_review]
-                review.append({"s": sub, "q": q, "href": f"{ta}#q-{q.id}", "reasons": reasons})
-    stats = {
-        "n": len(book.submissions), "graded": len(graded), "errors": len(book.submissions) - len(graded),
-        "mean": statistics.fmean(scores) if scores else None,
-        "median": statistics.median(scores) if scores else None,
-        "review": sum(1 for s in book.submissions if s.needs_review),
-    }
-    q_scores = {q.id: [qo.score for s in graded if (qo := s.question(q.id)) is not None] for q in book.questions}
-    q_means = {qid: statistics.fmean(found) if found else None for qid, found in q_scores.items()}
-    script = static("overview.js")
-    return environment().get_template("index.html.j2").render(
-        book=book, rows=rows, review=review, stats=stats, q_means=q_means, rates=check_rates(book),
-        histogram=histogram_svg(scores, book.max_score), css=Markup(static("report.css") + code_css()),
-        script=Markup(script), csp=csp(script))
+    return "".join(index_pieces(book, pages))

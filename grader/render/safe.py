@@ -78,12 +78,12 @@ def _open_dir(root: Path, parts: Iterable[str]) -> int:
     return fd
 
 
-def write_file(root: Path, relative: str, data: str | bytes | Iterable[str]) -> Path:
+def write_file(root: Path, relative: str, data: str | bytes | Iterable[str] | Iterable[bytes]) -> Path:
     """Write `root/relative` whole or not at all, following no symlink below `root`.
 
     Folders are opened one level at a time with O_NOFOLLOW (created if missing); the data goes to
     a temporary file created exclusively beside the target, then renamed over it, which replaces
-    a planted link instead of writing through it. `data` may be an iterable of text pieces, written
+    a planted link instead of writing through it. `data` may be an iterable of text or byte pieces, written
     as they come (a large file is never held whole in memory).
     """
     *folders, name = relative.split("/")
@@ -96,7 +96,7 @@ def write_file(root: Path, relative: str, data: str | bytes | Iterable[str]) -> 
                 fh.write(data.encode("utf-8") if isinstance(data, str) else data)
             else:
                 for piece in data:
-                    fh.write(piece.encode("utf-8"))
+                    fh.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
         os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -107,7 +107,7 @@ def write_file(root: Path, relative: str, data: str | bytes | Iterable[str]) -> 
     return root / relative
 
 
-def write_atomic(path: Path, data: str | bytes) -> Path:
+def write_atomic(path: Path, data: str | bytes | Iterable[str] | Iterable[bytes]) -> Path:
     """`write_file` for a file directly in a folder the caller chose."""
     return write_file(path.parent, path.name, data)
 

@@ -31,7 +31,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -40,7 +40,9 @@ from grader.render.csv_export import number
 from grader.render.safe import printable, shorten
 
 if TYPE_CHECKING:
-    from rich.console import Console, RenderableType
+    from rich.console import Console, ConsoleOptions, RenderableType
+    from rich.segment import Segment
+    from rich.text import Text
 
 ID_LIMIT = 60
 NOTE_LIMIT = 80
@@ -226,65 +228,111 @@ class Progress:
             self._closed = True
 
 
-def summary(book: Gradebook) -> RenderableType:
+CHUNK = 100  # rows per rich table: a large class is printed as tables of the same widths, one after another
+
+
+def _row(book: Gradebook, s: SubmissionOutcome) -> tuple[list[Text], list[Text]]:
+    """A submission's cells in the table and its lines under it."""
+    from rich.text import Text
+
+    ident = printable(shorten(s.id, ID_LIMIT))
+    if s.error is not None:
+        return ([Text(ident, style="red"), *(Text("-") for _ in book.questions), Text("error", style="red")],
+                [Text(f"{ident}: could not be graded: {printable(shorten(s.error, NOTE_LIMIT))}", style="red")])
+    cells = [Text(ident)]
+    for info in book.questions:
+        q = s.question(info.id)
+        if q is None:
+            cells.append(Text("-"))
+            continue
+        mark = ("*" if q.override is not None and q.override.score is not None else "") + \
+               ("!" if q.needs_review else "")
+        cells.append(Text(number(q.score) + mark, style="yellow" if q.needs_review else ""))
+    notes = []
+    review = [q.id for q in s.questions if q.needs_review]
+    if review:
+        notes.append(Text(f"{ident}: needs a TA: {', '.join(review)}", style="yellow"))
+    if s.limits_hit:
+        notes.append(Text(f"{ident}: limits hit: {', '.join(printable(x) for x in s.limits_hit)}"))
+    return [*cells, Text(number(s.score), style="bold")], notes
+
+
+def summary_parts(book: Gradebook) -> Iterator[RenderableType]:
     """The class at a glance: a table of each submission's question scores and total (a mark on a
     question that needs a TA or whose score a TA set, errors in red), then a line per submission
     that could not be graded, needs a TA or hit a limit. The lines are outside the table so that
-    the numbers never get squeezed out of a narrow terminal."""
+    the numbers never get squeezed out of a narrow terminal.
+
+    The submissions are read twice (widths and totals, then the rows) and the table comes in parts
+    of `CHUNK` rows with the same column widths, so a class of any size costs the same memory."""
     from rich import box
-    from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    rows: list[list[Text]] = []
-    notes: list[Text] = []
-    for s in book.submissions:
-        ident = printable(shorten(s.id, ID_LIMIT))
-        if s.error is not None:
-            rows.append([Text(ident, style="red"), *(Text("-") for _ in book.questions), Text("error", style="red")])
-            notes.append(Text(f"{ident}: could not be graded: {printable(shorten(s.error, NOTE_LIMIT))}", style="red"))
-            continue
-        cells = [Text(ident)]
-        for info in book.questions:
-            q = s.question(info.id)
-            if q is None:
-                cells.append(Text("-"))
-                continue
-            mark = ("*" if q.override is not None and q.override.score is not None else "") + \
-                   ("!" if q.needs_review else "")
-            cells.append(Text(number(q.score) + mark, style="yellow" if q.needs_review else ""))
-        rows.append([*cells, Text(number(s.score), style="bold")])
-        review = [q.id for q in s.questions if q.needs_review]
-        if review:
-            notes.append(Text(f"{ident}: needs a TA: {', '.join(review)}", style="yellow"))
-        if s.limits_hit:
-            notes.append(Text(f"{ident}: limits hit: {', '.join(printable(x) for x in s.limits_hit)}"))
-
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=Text(printable(book.title or book.rubric_id)),
-                  title_justify="left")
     headers = ["Submission", *(info.id for info in book.questions), f"Total /{number(book.max_score)}"]
-    for column, header in enumerate(headers):
-        widest = max([len(header), *(row[column].cell_len for row in rows)])
-        if column == 0:  # the only column that may wrap, and only when the numbers need the room
-            table.add_column(Text(header), overflow="fold", min_width=min(widest, 32))
-        else:  # numbers are never cut
-            table.add_column(Text(header), justify="right", no_wrap=True, min_width=widest)
-    for row in rows:
-        table.add_row(*row)
-    return Group(table, Text(_caption(book)), *notes)
+    widest = [len(h) for h in headers]
+    graded = 0
+    total = 0.0
+    marked = False
+    for s in book.submissions:
+        cells, _ = _row(book, s)
+        widest = [max(w, cell.cell_len) for w, cell in zip(widest, cells, strict=True)]
+        if s.error is None:
+            graded += 1
+            total += s.score
+            marked = marked or any(q.needs_review or (q.override is not None and q.override.score is not None)
+                                   for q in s.questions)
 
+    def table(first: bool) -> Table:
+        t = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_header=first,
+                  title=Text(printable(book.title or book.rubric_id)) if first else None, title_justify="left")
+        for column, header in enumerate(headers):
+            if column == 0:  # the only column that may wrap, and only when the numbers need the room
+                t.add_column(Text(header), overflow="fold", min_width=min(widest[0], 32), max_width=widest[0])
+            else:  # numbers are never cut
+                t.add_column(Text(header), justify="right", no_wrap=True, min_width=widest[column])
+        return t
 
-def _caption(book: Gradebook) -> str:
-    graded = [s for s in book.submissions if s.error is None]
-    text = f"{len(book.submissions)} submission(s)"
+    part = table(True)
+    rows = 0
+    for s in book.submissions:
+        if rows == CHUNK:
+            yield _Part(part, top=part.show_header, bottom=False)
+            part, rows = table(False), 0
+        part.add_row(*_row(book, s)[0])
+        rows += 1
+    yield _Part(part, top=part.show_header, bottom=True)
+    caption = f"{len(book.submissions)} submission(s)"
     if graded:
-        text += f", mean {number(sum(s.score for s in graded) / len(graded))} / {number(book.max_score)}"
-    errors = len(book.submissions) - len(graded)
-    if errors:
-        text += f", {errors} could not be graded"
-    marked = any(q.needs_review or (q.override is not None and q.override.score is not None)
-                 for s in graded for q in s.questions)
-    return text + (".\n! needs a TA   * score set by a TA" if marked else ".")
+        caption += f", mean {number(total / graded)} / {number(book.max_score)}"
+    if len(book.submissions) - graded:
+        caption += f", {len(book.submissions) - graded} could not be graded"
+    yield Text(caption + (".\n! needs a TA   * score set by a TA" if marked else "."))
+    for s in book.submissions:
+        yield from _row(book, s)[1]
+
+
+class _Part:
+    """Some rows of the table: its edge lines (blank in this box style) only at the table's top and bottom."""
+
+    def __init__(self, table: Any, *, top: bool, bottom: bool) -> None:
+        self.table, self.top, self.bottom = table, top, bottom
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        lines = console.render_lines(self.table, options, pad=False, new_lines=True)
+        if not self.top:  # (only the first part has a title above its top edge)
+            del lines[0]
+        if not self.bottom:
+            del lines[-1]
+        for line in lines:
+            yield from line
+
+
+def summary(book: Gradebook) -> RenderableType:
+    """`summary_parts` as one renderable (for a small class)."""
+    from rich.console import Group
+
+    return Group(*summary_parts(book))
 
 
 def console_for(stream: TextIO, *, plain: bool | None = None, environ: Mapping[str, str] | None = None,
@@ -314,7 +362,9 @@ def print_summary(book: Gradebook, stream: TextIO, *, plain: bool | None = None,
     if width is None and (wants_plain(stream, environ) if plain is None else plain):
         width = 1000  # a log or a pipe has no edge: never fold an id or push a total off the table
     try:
-        console_for(stream, plain=plain, environ=environ, width=width).print(summary(book))
+        console = console_for(stream, plain=plain, environ=environ, width=width)
+        for part in summary_parts(book):
+            console.print(part)
         stream.flush()
     except (OSError, ValueError) as exc:
         if not _dead(exc, stream):

@@ -27,7 +27,7 @@ from pathlib import Path
 from grader.outcome import Gradebook, SubmissionOutcome
 from grader.render.chrome_trace import chrome_trace
 from grader.render.html import Links, render_submission
-from grader.render.overview import render_index
+from grader.render.overview import index_pieces
 from grader.render.safe import write_file
 from grader.results import file_stem, safe_name
 
@@ -78,7 +78,7 @@ def write_submission_pages(out_dir: Path, outcome: SubmissionOutcome, *, rubric_
 
 def write_index(out_dir: Path, gradebook: Gradebook) -> Path:
     """Write `index.html`, the class overview, linking every submission's pages."""
-    return write_file(out_dir, INDEX, render_index(gradebook, lambda sub: page_paths(sub.id)))
+    return write_file(out_dir, INDEX, index_pieces(gradebook, lambda sub: page_paths(sub.id)))
 
 
 def write_reports(out_dir: Path, gradebook: Gradebook, outcomes: Iterable[SubmissionOutcome]) -> list[Path]:
