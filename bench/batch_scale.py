@@ -1,8 +1,10 @@
-"""Benchmark: a class of 50 and of 200 submissions, graded side by side: throughput and memory.
+"""Benchmark: a class of 50 and of 1,000 submissions, graded side by side: throughput and memory.
 
 The class is made of renamed copies of the example submissions and the real corpus
-(tests/corpus/real), so every kind of answer is in it, hangs included. For each size, this runs
-`grader grade CLASS --out OUT -j JOBS` as a subprocess and reports
+(tests/corpus/real), so every kind of answer is in it, hangs included; `--from FILE...` makes it
+of copies of those files instead (e.g. the examples that grade in about a second, for a large
+class on a small machine). For each size, this runs `grader grade CLASS --out OUT -j JOBS` as a
+subprocess, checks that results.json has a row for every submission, and reports
 
     submissions per minute   (wall time of the whole command)
     peak memory of the grader process itself (RSS, sampled every 20 ms; student programs are
@@ -11,7 +13,7 @@ The class is made of renamed copies of the example submissions and the real corp
 and the ratio of peak memory at the largest size to the smallest: the grader keeps only each
 submission's summary in memory, so the target is a ratio within 1.10.
 
-    python bench/batch_scale.py [--sizes 50 200] [--jobs 2] [--wall-time 3] [--json out.json]
+    python bench/batch_scale.py [--sizes 50 1000] [--jobs 2] [--wall-time 3] [--from FILE...] [--json out.json]
 
 `--wall-time` lowers the rubric's time limit (10 s) so that hanging answers cost less; both
 sizes use the same rubric, so the comparison holds.
@@ -37,10 +39,10 @@ SOURCES = sorted((ROOT / "submissions_example").iterdir()) + sorted(
     p for p in (ROOT / "tests" / "corpus" / "real").iterdir() if p.suffix in (".ipynb", ".py", ".txt"))
 
 
-def make_class(folder: Path, n: int) -> None:
+def make_class(folder: Path, n: int, sources: list[Path]) -> None:
     folder.mkdir(parents=True)
     for k in range(n):
-        src = SOURCES[k % len(SOURCES)]
+        src = sources[k % len(sources)]
         shutil.copyfile(src, folder / f"student{k:04d}{src.suffix}")
 
 
@@ -78,15 +80,19 @@ def measure(klass: Path, out: Path, rubric: Path, jobs: int) -> dict[str, float]
     if code not in (0, 1):
         raise SystemExit(f"grader exited with {code}")
     n = len(json.loads((out / "results.json").read_text())["submissions"])
+    if n != len(list(klass.iterdir())):
+        raise SystemExit(f"results.json has {n} rows for {len(list(klass.iterdir()))} submissions")
     return {"submissions": n, "seconds": round(seconds, 1), "per_minute": round(60 * n / seconds, 1),
             "peak_rss_mib": round(peak / 2**20, 1)}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[50, 200])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[50, 1000])
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--wall-time", type=float, default=3.0)
+    ap.add_argument("--from", dest="sources", type=Path, nargs="+", metavar="FILE",
+                    help="make the class of copies of these files (default: the examples and the real corpus)")
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args()
     rows = []
@@ -94,7 +100,7 @@ def main() -> None:
         rubric = rubric_with(args.wall_time, Path(tmp))
         for size in args.sizes:
             klass = Path(tmp) / f"class{size}"
-            make_class(klass, size)
+            make_class(klass, size, [p.resolve() for p in args.sources] if args.sources else SOURCES)
             row = {"size": size, **measure(klass, Path(tmp) / f"out{size}", rubric, args.jobs)}
             rows.append(row)
             print(f"{size:>5} submissions: {row['seconds']:>7} s, {row['per_minute']:>6} per minute, "

@@ -33,6 +33,10 @@ def add_parser(subparsers: Any) -> None:
                    help="submissions graded at once (default: the number of cores)")
     p.add_argument("--resume", action="store_true",
                    help="grade only what is not in DIR yet or whose files, rubric or overrides changed")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="grade on a Dask cluster: the scheduler's address (tcp://host:8786); each worker runs the "
+                        "sandbox on its own machine and grades as many at once as it has threads (-j is not used). "
+                        "Needs `pip install grader[cluster]`")
     p.add_argument("--encoding", metavar="NAME", help="read text submissions with this encoding instead of UTF-8")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="as root, run student code as root when it can be isolated neither by namespaces "
@@ -68,27 +72,34 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from functools import partial
 
-    from grader.sandbox import preflight, run_program
-
-    protections = preflight(unsafe_no_sandbox=args.unsafe_no_sandbox)  # refuses before any student code runs
-    if protections["isolation"] == "none":
-        say("grader: WARNING: student code runs as root, unprotected (--unsafe-no-sandbox)")
-    runner = partial(run_program, unsafe_no_sandbox=args.unsafe_no_sandbox)
     digests = {e.id: batch.digest(e.path, rubric, overrides, e.id) for e in planned.entries}
     todo = [e for e in planned.entries if not (args.resume and batch.is_current(out, e, digests[e.id]))]
     if args.resume and len(todo) < len(planned.entries):
         say(f"resuming: {len(planned.entries) - len(todo)} submission(s) already graded in {out}")
 
-    def grade(entry: batch.Entry) -> SubmissionOutcome:
-        result = grade_submission(entry.path, rubric, overrides=overrides, encoding=args.encoding, runner=runner,
-                                  mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id)
-        return outcome_of(result, rubric, submission_id=entry.id, digest=digests[entry.id])
+    def write(o: Path, outcome: SubmissionOutcome) -> None:
+        write_submission_outputs(o, outcome, title=rubric.title)
 
-    say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), {args.jobs} at a time")
-    with Progress(len(todo), sys.stderr) as progress:
-        finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
-                             on_done=progress.finished,
-                             write=lambda o, outcome: write_submission_outputs(o, outcome, title=rubric.title))
+    if args.cluster:
+        finished = _on_cluster(args, todo, digests, out, rubric, overrides, write)
+    else:
+        from grader.sandbox import preflight, run_program
+
+        protections = preflight(unsafe_no_sandbox=args.unsafe_no_sandbox)  # refuses before any student code runs
+        if protections["isolation"] == "none":
+            say("grader: WARNING: student code runs as root, unprotected (--unsafe-no-sandbox)")
+        runner = partial(run_program, unsafe_no_sandbox=args.unsafe_no_sandbox)
+
+        def grade(entry: batch.Entry) -> SubmissionOutcome:
+            result = grade_submission(entry.path, rubric, overrides=overrides, encoding=args.encoding, runner=runner,
+                                      mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id)
+            return outcome_of(result, rubric, submission_id=entry.id, digest=digests[entry.id])
+
+        say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), "
+            f"{args.jobs} at a time")
+        with Progress(len(todo), sys.stderr) as progress:
+            finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
+                                 on_done=progress.finished, write=write)
     problems: list[str] = []
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
@@ -108,6 +119,34 @@ def run(args: argparse.Namespace) -> int:
             f"{len(finished.not_done)} not graded. To finish, run the same command with --resume.")
         return 130
     return 1 if errors else 0
+
+
+def _on_cluster(args: argparse.Namespace, todo: list[Any], digests: dict[str, str], out: Path, rubric: Any,
+                overrides: Any, write: Any) -> Any:
+    """The batch on a Dask cluster (grader.cluster): same outputs, same Ctrl-C and --resume."""
+    try:
+        from grader import cluster
+    except ImportError as exc:
+        from grader.errors import GraderError
+
+        raise GraderError(f"--cluster needs Dask's distributed ({exc}): pip install 'grader[cluster]'") from None
+    from grader.render.terminal import Progress
+
+    client = cluster.connect(args.cluster)
+    try:
+        workers = cluster.check_workers(client, args.unsafe_no_sandbox)  # refuses before any student code runs
+        for worker, protections in workers.items():
+            if protections["isolation"] == "none":
+                say(f"grader: WARNING: on {worker}, student code runs as root, unprotected (--unsafe-no-sandbox)")
+        threads = cluster.threads(client)
+        say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points) on {args.cluster}: "
+            f"{len(workers)} worker(s), {threads} at a time")
+        setup = cluster.Setup(rubric, overrides, args.encoding, args.unsafe_no_sandbox)
+        with Progress(len(todo), sys.stderr) as progress:
+            return cluster.run(client, todo, digests, out, rubric, setup, write=write,
+                               on_start=lambda e: progress.started(e.id), on_done=progress.finished)
+    finally:
+        cluster.close(client)
 
 
 def say(line: str) -> None:

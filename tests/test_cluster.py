@@ -1,0 +1,107 @@
+"""`grader grade --cluster`: a real Dask cluster (a LocalCluster of two worker processes), the real
+CLI, the same output folder as a local batch, a worker killed mid-batch, Ctrl-C and --resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.test_batch import SLOW_Q3, _survivors, cli, make_class, results
+
+distributed = pytest.importorskip("distributed")
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c:
+        yield c.scheduler_address
+
+
+def files_of(out: Path) -> list[str]:
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+
+
+def test_a_cluster_gives_the_same_output_folder_as_a_local_run(tmp_path: Path, cluster: str) -> None:
+    klass = make_class(tmp_path / "class", 3, sleep=0.1)
+    folder = klass / "dana"  # a student folder: its files travel with the task
+    folder.mkdir()
+    (folder / "notes.txt").write_text("see hw.py")
+    (folder / "hw.py").write_text(SLOW_Q3.format(sleep=0.1, n=9, marker="folder"))
+    (klass / "empty.py").write_text("")  # a submission that cannot be graded: an error row on both sides
+
+    local = tmp_path / "local"
+    assert cli("grade", str(klass), "--out", str(local), "-j", "2").returncode == 1  # empty.py: exit 1
+    remote = tmp_path / "remote"
+    proc = cli("grade", str(klass), "--out", str(remote), "--cluster", cluster)
+    assert proc.returncode == 1, proc.stderr
+    assert "2 worker(s)" in proc.stderr
+
+    assert results(remote) == results(local)
+    assert len(results(remote)["submissions"]) == 5
+    assert files_of(remote) == files_of(local)  # details, pages, traces, Gradescope, class outputs
+    assert (remote / "grades.csv").read_text() == (local / "grades.csv").read_text()
+    for name in ("dana", "student0.py"):  # the record names the TA's file, not the worker's copy
+        assert json.loads((remote / "details" / f"{name}.json").read_text())["path"] == str(klass / name)
+
+
+def test_a_killed_workers_submissions_are_graded_elsewhere(tmp_path: Path) -> None:
+    klass = make_class(tmp_path / "class", 4, sleep=1.5)
+    local = tmp_path / "local"
+    assert cli("grade", str(klass), "--out", str(local), "-j", "2").returncode == 0
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as c, \
+            distributed.Client(c) as watcher:
+        out = tmp_path / "out"
+        batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--out", str(out),
+                                  "--cluster", c.scheduler_address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        deadline = time.monotonic() + 60
+        busy: list[str] = []
+        while not busy and time.monotonic() < deadline:
+            busy = [w for w, keys in watcher.processing().items() if keys]
+            time.sleep(0.05)
+        assert busy, "no worker picked up a submission"
+        pid = watcher.run(os.getpid, workers=busy[:1])[busy[0]]
+        os.kill(pid, signal.SIGKILL)  # mid-submission: its runs are under way
+        _, err = batch.communicate(timeout=120)
+    assert batch.returncode == 0, err
+    assert results(out) == results(local)  # every submission has its row, graded as locally
+
+
+def test_ctrl_c_on_a_cluster_batch_keeps_what_finished_and_resume_completes_it(tmp_path: Path,
+                                                                                cluster: str) -> None:
+    klass = make_class(tmp_path / "class", 5, sleep=2)
+    out = tmp_path / "out"
+    batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--out", str(out),
+                              "--cluster", cluster], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(list((out / "details").glob("*.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert batch.poll() is None, "the batch ended before it could be interrupted"
+    sent = time.monotonic()
+    batch.send_signal(signal.SIGINT)
+    _, err = batch.communicate(timeout=30)
+    assert time.monotonic() - sent < 5, "Ctrl-C must stop a cluster batch within a few seconds"
+    assert batch.returncode == 130, err
+    assert "--resume" in err and "Traceback" not in err
+    kept = len(results(out)["submissions"])
+    assert 2 <= kept < 5
+    time.sleep(0.5)
+    assert not _survivors(), "a run of the interrupted batch survived on a worker"
+
+    resumed = cli("grade", str(klass), "--out", str(out), "--cluster", cluster, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"grading {5 - kept} submission(s)" in resumed.stderr
+    whole = tmp_path / "whole"
+    assert cli("grade", str(klass), "--out", str(whole), "-j", "2").returncode == 0
+    assert results(out) == results(whole)
