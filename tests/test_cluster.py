@@ -14,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from grader import cluster as remote
+from grader.batch import Entry
+from grader.errors import GraderError
 from tests.test_batch import SLOW_Q3, _survivors, cli, make_class, results
 
 distributed = pytest.importorskip("distributed")
-
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +32,7 @@ def files_of(out: Path) -> list[str]:
     return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
 
 
+@pytest.mark.slow
 def test_a_cluster_gives_the_same_output_folder_as_a_local_run(tmp_path: Path, cluster: str) -> None:
     klass = make_class(tmp_path / "class", 3, sleep=0.1)
     folder = klass / "dana"  # a student folder: its files travel with the task
@@ -54,8 +56,9 @@ def test_a_cluster_gives_the_same_output_folder_as_a_local_run(tmp_path: Path, c
         assert json.loads((remote / "details" / f"{name}.json").read_text())["path"] == str(klass / name)
 
 
+@pytest.mark.slow
 def test_a_killed_workers_submissions_are_graded_elsewhere(tmp_path: Path) -> None:
-    klass = make_class(tmp_path / "class", 4, sleep=1.5)
+    klass = make_class(tmp_path / "class", 3, sleep=1.0)
     local = tmp_path / "local"
     assert cli("grade", str(klass), "--out", str(local), "-j", "2").returncode == 0
 
@@ -78,9 +81,10 @@ def test_a_killed_workers_submissions_are_graded_elsewhere(tmp_path: Path) -> No
     assert results(out) == results(local)  # every submission has its row, graded as locally
 
 
+@pytest.mark.slow
 def test_ctrl_c_on_a_cluster_batch_keeps_what_finished_and_resume_completes_it(tmp_path: Path,
                                                                                 cluster: str) -> None:
-    klass = make_class(tmp_path / "class", 5, sleep=2)
+    klass = make_class(tmp_path / "class", 4, sleep=0.8)
     out = tmp_path / "out"
     batch = subprocess.Popen([sys.executable, "-m", "grader", "grade", str(klass), "--out", str(out),
                               "--cluster", cluster], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -95,13 +99,54 @@ def test_ctrl_c_on_a_cluster_batch_keeps_what_finished_and_resume_completes_it(t
     assert batch.returncode == 130, err
     assert "--resume" in err and "Traceback" not in err
     kept = len(results(out)["submissions"])
-    assert 2 <= kept < 5
+    assert 2 <= kept < 4
     time.sleep(0.5)
     assert not _survivors(), "a run of the interrupted batch survived on a worker"
 
     resumed = cli("grade", str(klass), "--out", str(out), "--cluster", cluster, "--resume")
     assert resumed.returncode == 0, resumed.stderr
-    assert f"grading {5 - kept} submission(s)" in resumed.stderr
+    assert f"grading {4 - kept} submission(s)" in resumed.stderr
     whole = tmp_path / "whole"
     assert cli("grade", str(klass), "--out", str(whole), "-j", "2").returncode == 0
     assert results(out) == results(whole)
+
+
+def test_a_folder_travels_as_the_files_its_loader_may_read(tmp_path: Path) -> None:
+    student = tmp_path / "sec1" / "dana"
+    (student / "sub").mkdir(parents=True)
+    (student / "hw.ipynb").write_text("{}")
+    (student / "sub" / "helper.py").write_text("x = 1\n")
+    (student / "data.csv").write_text("1,2\n")  # never read by the loader: not sent
+    (student / ".hidden.py").write_text("secret\n")
+    task = remote.pack(Entry("sec1/dana", str(student)), "d1")
+    assert task.schema == remote.TASK_SCHEMA and task.folder and task.name == "dana" and task.digest == "d1"
+    assert dict(task.files) == {"hw.ipynb": b"{}", "sub/helper.py": b"x = 1\n"}
+    (tmp_path / "worker").mkdir()
+    rebuilt = remote.materialize(task, tmp_path / "worker")
+    assert rebuilt == tmp_path / "worker" / "dana"
+    assert (rebuilt / "sub" / "helper.py").read_text() == "x = 1\n"
+
+
+def test_a_task_too_big_to_send_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = tmp_path / "big.py"
+    big.write_bytes(b"#" * 2048)
+    monkeypatch.setattr(remote, "MAX_TASK_BYTES", 1024)
+    with pytest.raises(GraderError, match="too large to send"):
+        remote.pack(Entry("big.py", str(big)), "d")
+
+
+@pytest.mark.parametrize("bad", ["../escape.py", "/etc/x.py", "a/../../b.py", ""])
+def test_a_worker_writes_a_task_nowhere_but_its_folder(tmp_path: Path, bad: str) -> None:
+    task = remote.Task(remote.TASK_SCHEMA, remote.__version__, "x", "x", True, ((bad, b"1"),), "d")
+    with pytest.raises(GraderError, match="bad file name"):
+        remote.materialize(task, tmp_path)
+    assert list(tmp_path.rglob("*.py")) == []
+
+
+def test_a_worker_refuses_a_task_of_another_grader_version(tmp_path: Path) -> None:
+    from grader.rubric.load import load_rubric
+    from tests.conftest import RUBRIC
+
+    task = remote.Task(remote.TASK_SCHEMA, "0.0.0-other", "x.py", "x.py", False, (("", b"print(1)"),), "d")
+    with pytest.raises(GraderError, match="grader"):
+        remote.grade_task(task, remote.Setup(load_rubric(RUBRIC), None, None, False))
