@@ -140,6 +140,7 @@ class Outcome:
     reused: list[str] = field(default_factory=list)  # ids resumed from earlier results
     interrupted: bool = False
     not_done: list[str] = field(default_factory=list)  # ids not graded because of the interruption
+    why: str = ""  # what stopped the batch when it was not Ctrl-C (a cluster that went away)
 
 
 def error_outcome(entry: Entry, rubric: Rubric, message: str, digest: str = "") -> SubmissionOutcome:

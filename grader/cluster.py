@@ -197,8 +197,9 @@ def run(client: Client, todo: list[Entry], digests: dict[str, str], out: Path, r
                 full = outcome_from(reply, entry)
             except KilledWorker as exc:
                 full = error_outcome(entry, rubric, f"not graded: the workers running it were lost ({exc})")
-            except (FutureCancelledError, asyncio.CancelledError):
-                raise KeyboardInterrupt from None  # (only this client cancels its tasks)
+            except (FutureCancelledError, asyncio.CancelledError) as exc:  # only this client cancels its tasks,
+                recorder.outcome.why = f"the cluster stopped the batch: {exc}"  # so the scheduler was lost
+                raise KeyboardInterrupt from None
             except Exception as exc:
                 from grader.sandbox.cancel import Cancelled
 

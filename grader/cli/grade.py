@@ -115,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {errors} submission(s) could not be graded" if errors else ""))
     say(f"class overview: {out / 'index.html'}")
     if finished.interrupted:
+        if finished.why:
+            say(f"grader: {printable(finished.why)}")
         say(f"grader: interrupted: {len(finished.graded)} of {len(todo)} graded and saved in {out}; "
             f"{len(finished.not_done)} not graded. To finish, run the same command with --resume.")
         return 130
