@@ -52,3 +52,41 @@ def test_a_large_class_prints_as_one_table() -> None:
     assert len({len(ln) for ln in rows}) == 1  # every part has the same column widths
     first, last = lines.index(rows[0]), lines.index(rows[-1])
     assert lines[first:last + 1] == [ln for ln in lines[first:last + 1] if ln.startswith(" s")]  # no gaps
+
+
+PEAK = """
+import resource, sys
+from pathlib import Path
+from grader.cli.outputs import write_class_outputs
+from grader.render.terminal import print_summary
+from grader.rubric.load import load_rubric
+out = Path(sys.argv[1])
+book = write_class_outputs(out, load_rubric(sys.argv[2]))
+with open("/dev/null", "w") as sink:
+    print_summary(book, sink, plain=True)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_the_class_outputs_of_a_thousand_cost_the_memory_of_forty(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from grader.results import write_details
+    from tests.conftest import RUBRIC
+    from tests.render.outcomes import outcome
+
+    rubric = tmp_path / "rubric.yaml"  # the real rubric, under the id of the sample outcome
+    rubric.write_text(RUBRIC.read_text().replace("id: multiprocessing", f"id: {outcome().rubric}", 1))
+    peaks = {}
+    for n in (40, 1000):
+        out = tmp_path / f"out{n}"
+        (out / "details").mkdir(parents=True)
+        for k in range(n):
+            write_details(out, replace(outcome(), id=f"student{k:04d}.ipynb"))
+        done = subprocess.run([sys.executable, "-c", PEAK, str(out), str(rubric)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        peaks[n] = int(done.stdout.split()[-1]) / 1024  # MiB
+        assert len(json.loads((out / "results.json").read_text())["submissions"]) == n
+    assert peaks[1000] < peaks[40] + 4, peaks  # holding every summary cost 1000 x tens of kilobytes
