@@ -7,8 +7,8 @@
       details/<id>.json, pages, exports: the same writer as a local batch
 
 - **Each submission is one task.** What the worker needs travels with it: the files the loader
-  may read (a file, or a student folder's candidate files), at most `MAX_TASK_BYTES`; nothing
-  assumes a shared filesystem. The rubric and overrides go to every worker once (scattered).
+  may read (a file, or a student folder's candidate files), at most `MAX_TASK_BYTES`, and the
+  rubric and overrides; nothing assumes a shared filesystem or a worker that stays up.
 - **The sandbox runs on the worker**, as it would here: before anything is sent, every worker says
   which protections its runs will have, and a worker that cannot sandbox refuses (UnsafeToRun),
   exactly as a local batch does, unless the TA passed `--unsafe-no-sandbox`. Nothing falls back.
@@ -59,7 +59,7 @@ class ClusterError(GraderError):
 
 @dataclass(frozen=True)
 class Setup:
-    """What every task of a batch shares: sent to each worker once."""
+    """What every task of a batch shares (sent with each task)."""
 
     rubric: Rubric
     overrides: Overrides | None
@@ -164,7 +164,6 @@ def run(client: Client, todo: list[Entry], digests: dict[str, str], out: Path, r
     from distributed.scheduler import KilledWorker
 
     recorder = Recorder(out, write, on_done)
-    shared = client.scatter(setup, broadcast=True, hash=False)
     waiting: Iterator[Entry] = iter(todo)
     running: dict[Future[Reply], tuple[Entry, int]] = {}  # future -> (entry, times sent)
     flow = as_completed(loop=client.loop)
@@ -177,7 +176,9 @@ def run(client: Client, todo: list[Entry], digests: dict[str, str], out: Path, r
             return
         if on_start is not None:
             on_start(entry)
-        future = client.submit(grade_task, task, shared, pure=False, key=f"grade-{entry.id}-{os.urandom(6).hex()}")
+        # The setup (about 10 kB) travels with each task rather than scattered once: a worker that
+        # restarts, or a cluster whose every worker was replaced, still has all a task needs.
+        future = client.submit(grade_task, task, setup, pure=False, key=f"grade-{entry.id}-{os.urandom(6).hex()}")
         del task  # the scheduler holds it until it is done (so that a lost worker's task can run again)
         running[future] = (entry, times)
         flow.add(future)
@@ -216,9 +217,6 @@ def run(client: Client, todo: list[Entry], digests: dict[str, str], out: Path, r
         with contextlib.suppress(Exception):  # the workers may be gone too: what finished is kept anyway
             client.run(stop_runs, wait=True)
         return recorder.interrupted(todo)
-    finally:
-        with contextlib.suppress(Exception):
-            client.cancel([shared])
     return recorder.outcome
 
 
