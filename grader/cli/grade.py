@@ -11,9 +11,14 @@ import contextlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.cli.common import add_rubric_option
+
+if TYPE_CHECKING:
+    from grader.batch import Entry, Outcome, Write
+    from grader.rubric.model import Rubric
+    from grader.rubric.overrides import Overrides
 
 
 def add_parser(subparsers: Any) -> None:
@@ -36,7 +41,7 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--cluster", metavar="ADDRESS",
                    help="grade on a Dask cluster: the scheduler's address (tcp://host:8786); each worker runs the "
                         "sandbox on its own machine and grades as many at once as it has threads (-j is not used). "
-                        "Needs `pip install grader[cluster]`")
+                        "Needs the cluster extra (pip install '.[cluster]')")
     p.add_argument("--encoding", metavar="NAME", help="read text submissions with this encoding instead of UTF-8")
     p.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="as root, run student code as root when it can be isolated neither by namespaces "
@@ -123,15 +128,17 @@ def run(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def _on_cluster(args: argparse.Namespace, todo: list[Any], digests: dict[str, str], out: Path, rubric: Any,
-                overrides: Any, write: Any) -> Any:
+def _on_cluster(args: argparse.Namespace, todo: list[Entry], digests: dict[str, str], out: Path, rubric: Rubric,
+                overrides: Overrides | None, write: Write) -> Outcome:
     """The batch on a Dask cluster (grader.cluster): same outputs, same Ctrl-C and --resume."""
     try:
-        from grader import cluster
+        import distributed  # noqa: F401
     except ImportError as exc:
         from grader.errors import GraderError
 
-        raise GraderError(f"--cluster needs Dask's distributed ({exc}): pip install 'grader[cluster]'") from None
+        raise GraderError(f"--cluster needs Dask's distributed ({exc}): install the grader's cluster extra, "
+                          "pip install '.[cluster]'") from None
+    from grader import cluster
     from grader.render.terminal import Progress
 
     client = cluster.connect(args.cluster)
