@@ -30,6 +30,8 @@ import asyncio
 import contextlib
 import os
 import tempfile
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache, partial
@@ -239,13 +241,21 @@ def worker_protections(unsafe_no_sandbox: bool) -> dict[str, str]:
     return {"grader": __version__, **preflight(unsafe_no_sandbox=unsafe_no_sandbox)}
 
 
+_busy = [0]  # grade_task calls in progress in this worker process
+_busy_lock = threading.Lock()
+STOP_WAIT = 10.0  # seconds stop_runs waits for the tasks in progress to end
+
+
 async def stop_runs() -> None:
-    """Ctrl-C on the TA's machine: kill the runs in progress here (each is killed within 50 ms and its
-    task fails), then let new runs start again."""
+    """Ctrl-C on the TA's machine: kill the runs in progress here (a run's supervision loop sees the
+    flag within 50 ms, kills its process tree and its task fails), and once no task is left
+    running, let new runs start again."""
     from grader.sandbox import cancel
 
     cancel.cancel_all()
-    await asyncio.sleep(0.3)
+    deadline = time.monotonic() + STOP_WAIT
+    while _busy[0] and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     cancel.reset()
 
 
@@ -284,10 +294,16 @@ def grade_task(task: Task, setup: Setup) -> Reply:
         raise GraderError(f"this worker has grader {__version__}, the task was made by {task.grader_version}")
     worker_protections(setup.unsafe_no_sandbox)  # refuses here, as a local batch would, before anything runs
     overrides = setup.overrides
-    with tempfile.TemporaryDirectory(prefix="grader-task-") as tmp:
-        path = materialize(task, Path(tmp))
-        result = grade_submission(str(path), setup.rubric, overrides=overrides, encoding=setup.encoding,
-                                  runner=partial(run_program, unsafe_no_sandbox=setup.unsafe_no_sandbox),
-                                  mapping=overrides.mapping(task.id) if overrides else None, name=task.id)
-        outcome = outcome_of(result, setup.rubric, submission_id=task.id, digest=task.digest)
+    with _busy_lock:
+        _busy[0] += 1
+    try:
+        with tempfile.TemporaryDirectory(prefix="grader-task-") as tmp:
+            path = materialize(task, Path(tmp))
+            result = grade_submission(str(path), setup.rubric, overrides=overrides, encoding=setup.encoding,
+                                      runner=partial(run_program, unsafe_no_sandbox=setup.unsafe_no_sandbox),
+                                      mapping=overrides.mapping(task.id) if overrides else None, name=task.id)
+            outcome = outcome_of(result, setup.rubric, submission_id=task.id, digest=task.digest)
+    finally:
+        with _busy_lock:
+            _busy[0] -= 1
     return Reply(REPLY_SCHEMA, socket.gethostname(), outcome.to_json())
