@@ -17,6 +17,8 @@ import pytest
 from grader import cluster as remote
 from grader.batch import Entry
 from grader.errors import GraderError
+from grader.rubric.load import load_rubric
+from tests.conftest import RUBRIC
 from tests.test_batch import SLOW_Q3, _survivors, cli, make_class, results
 
 distributed = pytest.importorskip("distributed")
@@ -144,9 +146,27 @@ def test_a_worker_writes_a_task_nowhere_but_its_folder(tmp_path: Path, bad: str)
 
 
 def test_a_worker_refuses_a_task_of_another_grader_version(tmp_path: Path) -> None:
-    from grader.rubric.load import load_rubric
-    from tests.conftest import RUBRIC
-
     task = remote.Task(remote.TASK_SCHEMA, "0.0.0-other", "x.py", "x.py", False, (("", b"print(1)"),), "d")
     with pytest.raises(GraderError, match="grader"):
         remote.grade_task(task, remote.Setup(load_rubric(RUBRIC), None, None, False))
+
+
+def test_a_worker_that_cannot_sandbox_refuses_the_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    import grader.sandbox
+    from grader.errors import UnsafeToRun
+
+    def refuse(**_: object) -> dict[str, str]:
+        raise UnsafeToRun("root, and neither namespaces nor a uid of its own")
+
+    monkeypatch.setattr(grader.sandbox, "preflight", refuse)
+    remote.worker_protections.cache_clear()
+    try:
+        in_process = distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
+        with in_process, distributed.Client(in_process) as client, \
+                pytest.raises(remote.ClusterError, match="neither namespaces nor a uid"):
+            remote.check_workers(client, unsafe_no_sandbox=False)
+        task = remote.Task(remote.TASK_SCHEMA, remote.__version__, "x.py", "x.py", False, (("", b"print(1)"),), "d")
+        with pytest.raises(UnsafeToRun):  # a worker that joins later refuses each task the same way
+            remote.grade_task(task, remote.Setup(load_rubric(RUBRIC), None, None, False))
+    finally:
+        remote.worker_protections.cache_clear()
