@@ -259,6 +259,9 @@ def summary(book: Gradebook) -> RenderableType:
             notes.append(Text(f"{ident}: needs a TA: {', '.join(review)}", style="yellow"))
         if s.limits_hit:
             notes.append(Text(f"{ident}: limits hit: {', '.join(printable(x) for x in s.limits_hit)}"))
+        if s.not_graded and s.graded_file is not None:
+            others = printable(shorten(", ".join(s.not_graded), NOTE_LIMIT))
+            notes.append(Text(f"{ident}: graded {printable(s.graded_file)}; not graded: {others}"))
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=Text(printable(book.title or book.rubric_id)),
                   title_justify="left")
