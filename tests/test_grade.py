@@ -55,8 +55,7 @@ def verdicts(data: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 
 # The issue's table: ✓ passed, ✗ failed, timeout, · skipped ("·✗": either). Seed 001's Q6 never finishes:
-# since issue 9 its behaviour checks judge what it printed before it was stopped but cannot pass (half
-# credit at most), so its four_distinct_numbers, a ✓ in the first table, is ✗.
+# its four_distinct_numbers passes on what it printed before it was stopped, for half its points (issue 9).
 TABLE = """
 Q1 answered               ✓ ✓ ✓ ✓ ✓
 Q2 answered               ✓ ✓ ✓ ✓ ✓
@@ -68,7 +67,7 @@ Q5 pool_used              ✓ ✗ ✓ ✓ ✓
 Q5 main_guard             ✓ ✗ ✓ ✓ ✓
 Q6 runs                   ✓ timeout ✓ ✓ ✓
 Q6 four_processes         ✓ ✗ ✓ ✓ ✓
-Q6 four_distinct_numbers  ✓ ✗ ✓ ✓ ✗
+Q6 four_distinct_numbers  ✓ ✓ ✓ ✓ ✗
 Q6 one_number_per_process ✗ ✗ ✗ ✓ ✗
 Q6 concurrent             ✓ ✗ ✓ ✓ ✗
 Q6 main_guard             ✓ ✓ ✓ ✓ ✓

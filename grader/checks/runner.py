@@ -10,8 +10,10 @@ Pure, like the checks: no I/O, the runs already happened (their traces are in `c
   `messages.pass`/`messages.fail` followed by the check's own detail.
 - A run that never finished (its wall-time limit stopped it) is said first, in plain words, by
   every check reading it, and such a check earns at most the rubric's `scoring.hang_credit` of
-  its points: it judged a partial run. A check that fails on a run that raised an uncaught
-  exception says the exception first. `runs` and `spawn_safe` judge both themselves.
+  its points: it judged a partial run. Its status stays what it observed (a check that saw the
+  processes start still passed, in part), so `requires` and the TA's view of facts are unchanged.
+  A check that fails on a run that raised an uncaught exception says the exception first.
+  `runs` and `spawn_safe` judge both themselves.
 - Partial credit is rounded to a multiple of the rubric's `scoring.round_to` points (halves up;
   a check that did not pass never rounds up to all its points).
 """
@@ -114,8 +116,10 @@ def _stopped_early(verdict: Verdict, spec: CheckSpec, check_type: CheckType, ctx
             note = ", so this check earns nothing"
         else:
             note = f", so this check earns {'half' if credit == 0.5 else f'{credit:.0%}'} of its points at most"
+        # The status stays what the check observed (a process was started, numbers were printed):
+        # the points say that the program never finished.
         evidence = {**verdict.evidence, "hung": True, "fraction_before_hang": round(verdict.fraction, 4)}
-        return replace(verdict, status=Status.FAILED, fraction=fraction, evidence=evidence,
+        return replace(verdict, fraction=fraction, evidence=evidence,
                        message=f"{hang_sentence(hung).rstrip('.')}{note}. Before it was stopped: {verdict.message}")
     if verdict.status is Status.PASSED:
         return verdict
