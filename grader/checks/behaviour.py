@@ -131,7 +131,7 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
         evidence["last_output"] = last
         alive = [describe(p) for p in trace.children() if p.survived]
         evidence["still_running"] = alive
-        hint = f" {len(alive)} of its processes were still running." if alive else ""
+        hint = f" {len(alive)} of its processes {'was' if len(alive) == 1 else 'were'} still running." if alive else ""
         return Verdict.timeout(f"{hang_sentence(trace)}{hint} Does a process wait for something that never comes "
                                "(a join, a queue, a lock)?", evidence)
     if trace.limit:
