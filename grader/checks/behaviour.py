@@ -23,10 +23,9 @@ from grader.checks.failure import (
     WHERE,
     hang_sentence,
     line_of,
-    meaningful_tail,
     reason,
+    said_by,
     sentence,
-    stderr_of,
     uncaught,
 )
 from grader.checks.registry import Params, register
@@ -152,14 +151,16 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
     if trace.exit_code not in params.exit_codes:
         how = f"was killed by {trace.signal}" if trace.signal else f"exited with status {trace.exit_code}"
         main = trace.main()
-        said = meaningful_tail(stderr_of(trace, main.pid)) if main is not None else ""
+        said = said_by(trace, main.pid) if main is not None else ""
         return Verdict.failed(f"The program {how}" + (f"; it said: {sentence(said)}" if said else "."), evidence)
     crashed = crashed_children(trace)
     if crashed:
         evidence["crashed"] = [describe(p) | {"signal": p.signal} for p in crashed]
         p = crashed[0]
         how = f"was killed by {p.signal}" if p.signal else f"exited with status {p.exit_code}"
-        return Verdict.failed(f"A child process {how}: it did not complete its work.", evidence)
+        said = said_by(trace, p.pid)
+        return Verdict.failed(f"A child process {how}: it did not complete its work."
+                              + (f" It said: {sentence(said)}" if said else ""), evidence)
     missing = gap(trace, "that the program completed")
     if missing is not None:
         return missing

@@ -107,6 +107,16 @@ def reason(trace: Trace, exc: ExceptionInfo) -> Reason:
     return Reason(printed[0] if printed else exc.type, meaningful_tail(lines), "stderr-tail")
 
 
+def said_by(trace: Trace, pid: int | None) -> str:
+    """What a process that ended badly last said on its stderr: the exception of its last traceback,
+    else its last meaningful lines ("" when it said nothing)."""
+    lines = stderr_of(trace, pid)
+    printed = last_traceback(lines)
+    if printed is not None and first_paragraph(printed[1]):
+        return f"{printed[0]}: {first_paragraph(printed[1])}"
+    return meaningful_tail(lines)
+
+
 def uncaught(trace: Trace) -> ExceptionInfo | None:
     """The exception that stopped the program (or one of its processes or threads) early: uncaught in
     the main process first. A pool task's exception goes back to the caller, which may handle it."""

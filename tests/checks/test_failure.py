@@ -237,3 +237,12 @@ def test_rounding_is_halves_up_never_to_full_on_a_failure_and_can_be_switched_of
     assert points(0.98, False) == 9.5 and points(0.98, True) == 10 and points(0.97, True) == 9.5
     assert points(0.8333, True, step=0) == 8.33 and points(0.8333, True, step=1) == 8
     assert points(1 / 3, True, most=3) == 1.0
+
+
+def test_a_child_that_crashed_says_what_it_printed() -> None:
+    lines = stderr(CHILD, ["Process Process-1:", "Traceback (most recent call last):",
+                           '  File "/w/answer.py", line 4, in work', "ZeroDivisionError: division by zero"])
+    t = run_trace(processes=procs(child_exit=1), lines=lines)
+    v = runs(ctx(question("Q6"), default=t), RunsParams())
+    assert v.message == ("A child process exited with status 1: it did not complete its work. "
+                         "It said: ZeroDivisionError: division by zero.")
