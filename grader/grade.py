@@ -221,4 +221,5 @@ def outcome_of(result: Result, rubric: Rubric, *, submission_id: str | None = No
     return SubmissionOutcome(submission_id or result.name, result.path, rubric.id, rubric.max_score, tuple(questions),
                              result.error, sub.format.value if sub is not None else None,
                              tuple(sub.notes) if sub is not None else (), cells, result.seconds, digest,
-                             tuple(sorted(limits)))
+                             tuple(sorted(limits)), graded_file=sub.chosen.graded if sub and sub.chosen else None,
+                             not_graded=sub.chosen.not_graded if sub and sub.chosen else ())

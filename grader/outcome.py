@@ -261,6 +261,10 @@ class SubmissionOutcome:
     digest: str = ""  # hash of the submission's content and the rubric, for --resume
     limits_hit: tuple[str, ...] = ()  # every limit a graded run reached (wall, memory, processes, output...)
     view: str = "full"  # full, summary, student
+    # A student's folder: the file that was graded and the others it holds (relative to the folder).
+    # Records written before these fields existed read back as None and ().
+    graded_file: str | None = None
+    not_graded: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -318,7 +322,8 @@ class SubmissionOutcome:
                 "score": self.score,
                 "max_score": self.max_score, "error": self.error, "format": self.format,
                 "needs_review": self.needs_review, "seconds": round(self.seconds, 2), "digest": self.digest,
-                "limits_hit": list(self.limits_hit),
+                "limits_hit": list(self.limits_hit), "graded_file": self.graded_file,
+                "not_graded": list(self.not_graded),
                 "notes": list(self.notes), "cells": [c.to_json() for c in self.cells],
                 "questions": [q.to_json() for q in self.questions]}
 
@@ -331,7 +336,8 @@ class SubmissionOutcome:
                    tuple(QuestionOutcome.from_json(q) for q in data.get("questions") or ()), data.get("error"),
                    data.get("format"), tuple(data.get("notes") or ()),
                    tuple(CellView.from_json(c) for c in data.get("cells") or ()), data.get("seconds", 0.0),
-                   data.get("digest", ""), tuple(data.get("limits_hit") or ()), data.get("view", "full"))
+                   data.get("digest", ""), tuple(data.get("limits_hit") or ()), data.get("view", "full"),
+                   data.get("graded_file"), tuple(data.get("not_graded") or ()))
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,15 @@ class Cell:
         }
 
 
+@dataclass(frozen=True)
+class FolderChoice:
+    """Which file of a student's folder was graded, and the files it also holds that were not
+    (paths relative to the folder)."""
+
+    graded: str
+    not_graded: tuple[str, ...] = ()
+
+
 @dataclass
 class Submission:
     """One student's submission: a file (or the file chosen from a folder) and its cells."""
@@ -93,6 +102,7 @@ class Submission:
     format: Format
     cells: list[Cell]
     notes: list[str] = field(default_factory=list)  # what the loader noticed (upgrades, fixes)
+    chosen: FolderChoice | None = None  # set when the submission is a folder
 
     def describe_cell(self, index: int) -> str:
         """How a TA finds the cell: 'markdown cell 4', 'In [3] (lines 23-45)', 'lines 3-5'."""

@@ -54,7 +54,8 @@ def verdicts(data: dict[str, Any]) -> dict[str, dict[str, str]]:
     return out
 
 
-# The issue's table: ✓ passed, ✗ failed, timeout, · skipped ("·✗": either).
+# The issue's table: ✓ passed, ✗ failed, timeout, · skipped ("·✗": either). Seed 001's Q6 never finishes:
+# its four_distinct_numbers passes on what it printed before it was stopped, for half its points (issue 9).
 TABLE = """
 Q1 answered               ✓ ✓ ✓ ✓ ✓
 Q2 answered               ✓ ✓ ✓ ✓ ✓

@@ -96,3 +96,16 @@ def test_a_visible_check_skipped_for_a_hidden_one_does_not_name_it(outcome: Subm
     full = replace(outcome, questions=(outcome.questions[0], replace(q6, checks=(*q6.checks, skipped))))
     text = json.dumps(full.student_view().to_json())
     assert "secret_probe" not in text and "requires a hidden check failed" in text
+
+
+def test_which_file_of_a_folder_was_graded_round_trips_and_older_records_still_read(
+        outcome: SubmissionOutcome) -> None:
+    chosen = replace(outcome, graded_file="hw.ipynb", not_graded=("draft.ipynb",))
+    data = json.loads(json.dumps(chosen.to_json()))
+    assert (data["graded_file"], data["not_graded"]) == ("hw.ipynb", ["draft.ipynb"])
+    again = SubmissionOutcome.from_json(data)
+    assert (again.graded_file, again.not_graded) == ("hw.ipynb", ("draft.ipynb",))
+    assert again.summary().graded_file == again.student_view().graded_file == "hw.ipynb"
+    older = {k: v for k, v in outcome.to_json().items() if k not in ("graded_file", "not_graded")}
+    read = SubmissionOutcome.from_json(older)  # a details file written before these fields existed
+    assert (read.graded_file, read.not_graded) == (None, ()) and read.score == outcome.score

@@ -18,6 +18,16 @@ from typing import Any, Literal
 from pydantic import Field
 
 from grader.checks.context import DEFAULT_VARIANT, CheckContext
+from grader.checks.failure import (
+    FAILS_BY_DEFAULT_TOO,
+    WHERE,
+    hang_sentence,
+    line_of,
+    reason,
+    said_by,
+    sentence,
+    uncaught,
+)
 from grader.checks.registry import Params, register
 from grader.checks.verdict import Status, Verdict
 from grader.trace import Process, Trace
@@ -92,8 +102,10 @@ def describe(p: Process) -> dict[str, Any]:
 
 
 def stopped_note(trace: Trace) -> str:
+    """Why the run ended early, for checks that judge what it showed before. A hang is said first,
+    by the check runner (grader.checks.runner), so it is not repeated here."""
     if trace.timed_out:
-        return f" (The run was stopped at its {trace.limits.get('wall_time')} s time limit.)"
+        return ""
     if trace.limit:
         return f" (The run was stopped by its {trace.limit} limit.)"
     return ""
@@ -106,7 +118,7 @@ def _where(trace: Trace) -> dict[str, Any]:
 
 # -- the checks -------------------------------------------------------------------------------------
 
-@register("runs", params=RunsParams, variants=DEFAULT_RUN)
+@register("runs", params=RunsParams, variants=DEFAULT_RUN, judges_stop=True)
 def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
     """The program completes within its limits without an uncaught exception (in any of its
     processes, threads or pool tasks), and exits with one of `exit_codes`."""
@@ -118,9 +130,9 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
         evidence["last_output"] = last
         alive = [describe(p) for p in trace.children() if p.survived]
         evidence["still_running"] = alive
-        hint = f" {len(alive)} process(es) were still running." if alive else ""
-        return Verdict.timeout(f"The program did not finish within {trace.limits.get('wall_time')} s and was "
-                               f"stopped.{hint} Does a process wait for something that never comes?", evidence)
+        hint = f" {len(alive)} of its processes {'was' if len(alive) == 1 else 'were'} still running." if alive else ""
+        return Verdict.timeout(f"{hang_sentence(trace)}{hint} Does a process wait for something that never comes "
+                               "(a join, a queue, a lock)?", evidence)
     if trace.limit:
         return Verdict.failed(f"The program was stopped because it exceeded its {trace.limit} limit.", evidence)
     syntax = [e for e in trace.exceptions if e.type in ("SyntaxError", "IndentationError", "TabError")]
@@ -130,20 +142,25 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
         return Verdict.failed(f"The code does not compile: {e.type}: {e.message}.", evidence)
     if trace.exceptions:
         e = trace.exceptions[0]
-        where = {"main": "the main process", "process": "a child process", "startup": "a child process as it started",
-                 "thread": "a thread", "task": "a pool task"}.get(e.where, e.where)
         evidence["exceptions"] = [{"pid": x.pid, "where": x.where, "type": x.type, "message": x.message,
                                    "traceback": x.traceback} for x in trace.exceptions]
-        return Verdict.failed(f"An uncaught exception in {where}: {e.type}: {e.message}".rstrip(": ") + ".", evidence)
+        if (line := line_of(trace, e)) is not None:
+            evidence["line"] = line
+        return Verdict.failed(f"An uncaught exception in {WHERE.get(e.where, e.where)}: "
+                              f"{sentence(str(reason(trace, e)))}", evidence)
     if trace.exit_code not in params.exit_codes:
         how = f"was killed by {trace.signal}" if trace.signal else f"exited with status {trace.exit_code}"
-        return Verdict.failed(f"The program {how}.", evidence)
+        main = trace.main()
+        said = said_by(trace, main.pid) if main is not None else ""
+        return Verdict.failed(f"The program {how}" + (f"; it said: {sentence(said)}" if said else "."), evidence)
     crashed = crashed_children(trace)
     if crashed:
         evidence["crashed"] = [describe(p) | {"signal": p.signal} for p in crashed]
         p = crashed[0]
         how = f"was killed by {p.signal}" if p.signal else f"exited with status {p.exit_code}"
-        return Verdict.failed(f"A child process {how}: it did not complete its work.", evidence)
+        said = said_by(trace, p.pid)
+        return Verdict.failed(f"A child process {how}: it did not complete its work."
+                              + (f" It said: {sentence(said)}" if said else ""), evidence)
     missing = gap(trace, "that the program completed")
     if missing is not None:
         return missing
@@ -211,6 +228,9 @@ def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
         evidence["worker_pids_used"] = sorted({t.pid for t in in_workers})
         return Verdict.passed(f"A {pools[0].kind} ran {len(in_workers)} task(s) in its worker processes.", evidence)
     if not any(p.tasks for p in pools):
+        if uncaught(trace) is not None:  # the runner says which exception first
+            return Verdict.failed(f"A {pools[0].kind} was created, but the program stopped before any task ran "
+                                  "in it.", evidence)
         return Verdict.failed(f"A {pools[0].kind} was created, but no task was given to it "
                               f"(use map, apply_async or submit).{stopped_note(trace)}", evidence)
     return Verdict.failed(f"Only {len(in_workers)} task(s) ran in the pool's worker processes; {params.min_tasks} "
@@ -295,7 +315,8 @@ def concurrent(ctx: CheckContext, params: ConcurrentParams) -> Verdict:
                           f"same time; {params.n} expected.{stopped_note(trace)}", evidence)
 
 
-@register("spawn_safe", params=SpawnSafeParams, variants=lambda p: frozenset({p.start_method}))
+@register("spawn_safe", params=SpawnSafeParams, variants=lambda p: frozenset({p.start_method}),
+          judges_stop=True)
 def spawn_safe(ctx: CheckContext, params: SpawnSafeParams) -> Verdict:
     """Re-run under the spawn start method (or `start_method`), the answer still completes and
     its other checks (or those listed in `checks`) still pass."""
@@ -303,20 +324,38 @@ def spawn_safe(ctx: CheckContext, params: SpawnSafeParams) -> Verdict:
 
     trace = ctx.trace(params.start_method)
     assert trace is not None
+    method = params.start_method
     evidence: dict[str, Any] = {"start_method": trace.start_method, **_where(trace)}
+    default = ctx.trace(DEFAULT_VARIANT)
+    if default is not None and default.timed_out:
+        # A program that hangs whatever the start method: the hang is the fault, not spawn.
+        evidence["default_run"] = _where(default)
+        evidence[FAILS_BY_DEFAULT_TOO] = True
+        return Verdict.failed(f"{hang_sentence(default)} It does not finish with the default start method either, "
+                              f"so it cannot be judged under {method}.", evidence)
     startup = [e for e in trace.exceptions if e.where == "startup"]
     if startup:
         e = startup[0]
-        evidence["exception"] = {"type": e.type, "message": e.message, "traceback": e.traceback}
-        guard = " Put the code that starts processes under `if __name__ == \"__main__\":`." \
-            if "bootstrapping phase" in e.message or "freeze_support" in e.message else ""
-        return Verdict.failed(f"Under {params.start_method}, a child process failed as it started: {e.type}: "
-                              f"{e.message.splitlines()[0] if e.message else ''}.{guard}", evidence)
+        why = reason(trace, e)
+        evidence["exception"] = {"type": e.type, "message": e.message, "traceback": e.traceback,
+                                 "reason": str(why), "reason_from": why.source}
+        if (line := line_of(trace, e)) is not None:
+            evidence["line"] = line
+        bootstrap = any("bootstrapping phase" in t or "freeze_support" in t for t in (why.text, e.message))
+        guard = " Put the code that starts processes under `if __name__ == \"__main__\":`: under spawn each " \
+            "child imports your program again, and unguarded code starts processes again." if bootstrap else ""
+        return Verdict.failed(f"Under {method}, a child process failed as it started: {sentence(str(why))}{guard}",
+                              evidence)
     rerun = replace(ctx, traces={DEFAULT_VARIANT: trace})  # the other checks read the re-run as theirs
     completed = runs(rerun, RunsParams())
     evidence["completes"] = completed.message
     if completed.status is not Status.PASSED:
-        return Verdict.failed(f"Under {params.start_method}: {completed.message}", evidence)
+        if default is not None and runs(ctx, RunsParams()).status is not Status.PASSED:
+            # It fails with the default start method too: say so rather than blame the start method.
+            evidence[FAILS_BY_DEFAULT_TOO] = True
+            return Verdict.failed(f"It does not complete with the default start method either: {completed.message}",
+                                  evidence)
+        return Verdict.failed(f"Under {method}: {completed.message}", evidence)
     results: dict[str, str] = {}
     failed: list[str] = []
     for spec in ctx.question.checks:

@@ -52,6 +52,7 @@ class CheckType:
     function: CheckFunction | None  # None: declared, not implemented yet
     variants: Variants
     doc: str
+    judges_stop: bool = False  # it judges a run that never finished or raised itself (runs, spawn_safe)
 
     @property
     def implemented(self) -> bool:
@@ -70,9 +71,13 @@ class Registry:
     def __init__(self) -> None:
         self._types: dict[str, CheckType] = {}
 
-    def register(self, name: str, *, params: type[P], variants: Variants = frozenset()
+    def register(self, name: str, *, params: type[P], variants: Variants = frozenset(), judges_stop: bool = False
                  ) -> Callable[[Callable[[CheckContext, P], Verdict]], Callable[[CheckContext, P], Verdict]]:
-        """Decorator: register `function` as check type `name` (replacing a declaration)."""
+        """Decorator: register `function` as check type `name` (replacing a declaration).
+
+        A check reading runs is judged by the check runner's rule for a run that never finished
+        or stopped on an uncaught exception (grader.checks.runner) unless `judges_stop` says the
+        check states and scores that itself."""
 
         def add(function: Callable[[CheckContext, P], Verdict]) -> Callable[[CheckContext, P], Verdict]:
             existing = self._types.get(name)
@@ -82,7 +87,7 @@ class Registry:
                 raise ValueError(f"check type {name!r} was declared with {existing.params.__name__}, "
                                  f"implemented with {params.__name__}")
             doc = inspect.getdoc(function) or (existing.doc if existing else "")
-            self._types[name] = CheckType(name, params, function, variants, doc)
+            self._types[name] = CheckType(name, params, function, variants, doc, judges_stop)
             return function
 
         return add

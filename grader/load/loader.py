@@ -13,7 +13,7 @@ from grader.load.notebook import read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
 from grader.load.text_export import is_text_export, read_plain_text, read_text_export
 from grader.pysource import code_line_score, compiles, looks_like_code
-from grader.submission import Submission
+from grader.submission import FolderChoice, Submission
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files are refused before reading them
 
@@ -35,8 +35,8 @@ def _candidates(folder: Path) -> list[Path]:
     return found
 
 
-def choose_file(folder: Path) -> tuple[Path, list[str]]:
-    """The notebook or script in a student's folder, and notes on what else was there."""
+def choose_file(folder: Path) -> tuple[Path, list[str], FolderChoice]:
+    """The notebook or script in a student's folder, notes on what else was there, and the choice."""
     candidates = _candidates(folder)
     for ext in _PREFERRED:
         group = [p for p in candidates if p.suffix.lower() == ext and p.stat().st_size > 0]
@@ -47,7 +47,7 @@ def choose_file(folder: Path) -> tuple[Path, list[str]]:
         notes = [f"chose {chosen.relative_to(folder)} from the folder"]
         if others:
             notes.append(f"the folder also holds {', '.join(others)} (not graded; the largest was chosen)")
-        return chosen, notes
+        return chosen, notes, FolderChoice(str(chosen.relative_to(folder)), tuple(others))
     raise SubmissionError(str(folder), "no notebook or Python script in this folder")
 
 
@@ -86,9 +86,10 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
     if not p.exists():
         raise SubmissionError(shown, "no such file or folder")
     notes: list[str] = []
+    choice: FolderChoice | None = None
     if p.is_dir():
         name = name or p.name
-        p, notes = choose_file(p)
+        p, notes, choice = choose_file(p)
     else:
         name = name or p.name
     try:
@@ -106,6 +107,7 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
     text = decode(str(p), data, encoding)
     submission = _read_text(str(p), name, text)
     submission.notes[:0] = notes
+    submission.chosen = choice
     if not submission.cells or all(c.is_blank for c in submission.cells):
         raise SubmissionError(str(p), "nothing in it: every cell is empty")
     return submission

@@ -231,7 +231,7 @@ def _unlabelled(line: str) -> str:
     return rest if code_line_score(rest) else line
 
 
-def _code_run(lines: list[str], start: int) -> int | None:
+def code_run(lines: list[str], start: int) -> int | None:
     """The end (exclusive) of the code block starting at `start` in an answer sheet, or None.
 
     The block is the longest run of lines from `start` that compiles (a label fused onto the
@@ -270,7 +270,7 @@ def _code_run(lines: list[str], start: int) -> int | None:
 def read_plain_text(path: str, name: str, text: str) -> Submission:
     """An answer sheet without cell markers: prose paragraphs and the code between them.
 
-    Code is what compiles (see `_code_run`), found line by line, so code that follows a
+    Code is what compiles (see `code_run`), found line by line, so code that follows a
     question's number with no blank line between is still code; the rest is Markdown, one
     cell per paragraph.
     """
@@ -279,7 +279,7 @@ def read_plain_text(path: str, name: str, text: str) -> Submission:
     pos = i = 0
     found = 0
     while i < len(lines):
-        end = _code_run(lines, i) if lines[i].strip() else None
+        end = code_run(lines, i) if lines[i].strip() else None
         if end is None:
             i += 1
             continue

@@ -238,31 +238,65 @@ def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | Non
         if hit is not None and fused and not compiles(text) and compiles(body):
             return [Content(PartKind.CODE, body, notes=[
                 f"the label {hit.marker!r} is fused onto the first code line: read as a label, the rest as code"])]
-        return [_classify_code(text, body, dropped)]
+        return _classify_code(text, body, dropped)
     return _classify_markdown(text, body, dropped)
 
 
-def _classify_code(whole: str, body: str, dropped: list[str]) -> Content:
+def _classify_code(whole: str, body: str, dropped: list[str]) -> list[Content]:
     if is_comment_only(body):
-        return Content(PartKind.PROSE, strip_comment_markers(body), WrittenIn.COMMENT)
+        return [Content(PartKind.PROSE, strip_comment_markers(body), WrittenIn.COMMENT)]
     strings = docstring_like(body)
     if strings is not None:
-        return Content(PartKind.PROSE, strings, WrittenIn.STRING)
+        return [Content(PartKind.PROSE, strings, WrittenIn.STRING)]
     if compiles(whole):
-        return Content(PartKind.CODE, whole)
+        return [Content(PartKind.CODE, whole)]
     if compiles(body):
         # Only the label line (a question pasted as text) keeps the cell from compiling.
         note = f"line 1 ({dropped[0].strip()[:60]!r}) is not Python; the code compiles without it" if dropped \
             else "the code compiles without its label line"
-        return Content(PartKind.CODE, whole, notes=[note])
+        return [Content(PartKind.CODE, whole, notes=[note])]
     unterminated = unterminated_string_text(body)
     if unterminated is not None and not looks_like_code(body.split("'''")[0].split('"""')[0] or "x"):
-        return Content(PartKind.PROSE, unterminated, WrittenIn.STRING,
-                       notes=["the string holding this answer is never closed (a syntax error if run)"])
+        return [Content(PartKind.PROSE, unterminated, WrittenIn.STRING,
+                        notes=["the string holding this answer is never closed (a syntax error if run)"])]
+    split = _prose_then_code(body)
+    if split is not None:
+        return split
     if looks_like_code(body):
-        return Content(PartKind.CODE, whole, notes=_stray_line_notes(whole))
-    return Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), WrittenIn.CODE_CELL,
-                   notes=["prose typed into a code cell (it is not Python)"])
+        return [Content(PartKind.CODE, whole, notes=_stray_line_notes(whole))]
+    return [Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), WrittenIn.CODE_CELL,
+                    notes=["prose typed into a code cell (it is not Python)"])]
+
+
+def _prose_then_code(body: str) -> list[Content] | None:
+    """A code cell that does not compile because prose and code were typed into it together (an
+    explanation, then the program): read as an answer sheet is, its code is what compiles, found
+    line by line, and the rest is prose. None unless it holds a sentence of prose and code that
+    compiles, so a program with a typo stays a program (and fails as one)."""
+    from grader.load.text_export import code_run
+
+    lines = body.split("\n")
+    prose: list[str] = []
+    code: list[str] = []
+    i = 0
+    while i < len(lines):
+        end = code_run(lines, i) if lines[i].strip() else None
+        if end is None:
+            prose.append(lines[i])
+            i += 1
+            continue
+        last = end - 1
+        while last > i and not lines[last].strip():
+            last -= 1
+        code.append("\n".join(lines[i:last + 1]))
+        i = last + 1
+    sentence = any(len(ln.split()) >= 5 for ln in prose)
+    if not code or not sentence or not all(compiles(c) for c in code):
+        return None
+    note = "prose and code typed together into one code cell: the code is what compiles, the rest is prose"
+    text = _strip_answer_opener(strip_decoration("\n".join(prose).strip()))
+    return [Content(PartKind.PROSE, text, WrittenIn.CODE_CELL, notes=[note]),
+            *(Content(PartKind.CODE, c, notes=[note]) for c in code)]
 
 
 def _stray_line_notes(code: str) -> list[str]:

@@ -254,6 +254,9 @@ def _row(book: Gradebook, s: SubmissionOutcome) -> tuple[list[Text], list[Text]]
         notes.append(Text(f"{ident}: needs a TA: {', '.join(review)}", style="yellow"))
     if s.limits_hit:
         notes.append(Text(f"{ident}: limits hit: {', '.join(printable(x) for x in s.limits_hit)}"))
+    if s.not_graded and s.graded_file is not None:
+        others = printable(shorten(", ".join(s.not_graded), NOTE_LIMIT))
+        notes.append(Text(f"{ident}: graded {printable(s.graded_file)}; not graded: {others}"))
     return [*cells, Text(number(s.score), style="bold")], notes
 
 

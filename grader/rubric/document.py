@@ -66,6 +66,18 @@ class LimitsDoc(Strict):
     output: Size | None = Field(default=None, description="stdout/stderr kept per stream, bytes")
 
 
+class ScoringDoc(Strict):
+    """How what the checks found becomes points."""
+
+    round_to: Points = Field(default=0.5, description="partial credit (a check earning part of its points, as "
+                                                      "`concepts` does) is rounded to a multiple of this many "
+                                                      "points, halves up; 0 keeps hundredths")
+    hang_credit: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.5, description="the most a check reading a run may earn when that run never finished (its "
+                                 "wall-time limit stopped it), as a share of the check's points; `runs` then fails "
+                                 "and `spawn_safe` earns nothing")
+
+
 class MessagesDoc(Strict):
     """What the student reads when the check passes or fails."""
 
@@ -117,4 +129,6 @@ class RubricDoc(Strict):
     description: str | None = None
     points: Points | None = Field(default=None, description="total points; if given, must equal the questions' sum")
     limits: LimitsDoc | None = Field(default=None, description="default limits for every question's runs")
+    scoring: ScoringDoc | None = Field(default=None, description="rounding of partial credit and the credit of "
+                                                                 "runs that never finish (defaults: 0.5 and 0.5)")
     questions: Annotated[list[QuestionDoc], Field(min_length=1)]

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from grader.checks.registry import Registry
 from grader.errors import RubricError
 from grader.rubric.document import SUPPORTED_VERSION, CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
-from grader.rubric.model import CheckSpec, Limits, Messages, Question, QuestionType, Rubric
+from grader.rubric.model import CheckSpec, Limits, Messages, Question, QuestionType, Rubric, Scoring
 from grader.rubric.problems import Problem, describe_value, format_problems, from_validation_error
 from grader.rubric.validate import whole_rubric_problems
 from grader.rubric.yamlsource import YamlSource, read_yaml
@@ -102,14 +102,15 @@ def _limits(doc: LimitsDoc | None) -> Limits:
 
 def _build(doc: RubricDoc, source: YamlSource, registry: Registry) -> Rubric:
     defaults = _limits(doc.limits)
-    questions = tuple(_question(q, ("questions", i), source, registry, defaults)
+    scoring = Scoring(**doc.scoring.model_dump()) if doc.scoring is not None else Scoring()
+    questions = tuple(_question(q, ("questions", i), source, registry, defaults, scoring)
                       for i, q in enumerate(doc.questions))
     return Rubric(id=doc.id, title=doc.title, version=doc.version, questions=questions, path=source.file,
-                  description=doc.description, limits=defaults)
+                  description=doc.description, limits=defaults, scoring=scoring)
 
 
 def _question(doc: QuestionDoc, path: tuple[str | int, ...], source: YamlSource, registry: Registry,
-              defaults: Limits) -> Question:
+              defaults: Limits, scoring: Scoring) -> Question:
     checks = tuple(_check(c, (*path, "checks", j), source, registry) for j, c in enumerate(doc.checks))
     number = doc.number
     if number is None:
@@ -119,7 +120,7 @@ def _question(doc: QuestionDoc, path: tuple[str | int, ...], source: YamlSource,
     return Question(id=doc.id, text=doc.text, type=QuestionType(doc.type), points=points, checks=checks,
                     number=number, limits=_limits(doc.limits).over(defaults), aliases=tuple(doc.aliases),
                     patterns=tuple(doc.patterns), code_patterns=tuple(doc.code_patterns),
-                    line=source.line(path))
+                    line=source.line(path), scoring=scoring)
 
 
 def _check(doc: CheckDoc, path: tuple[str | int, ...], source: YamlSource, registry: Registry) -> CheckSpec:

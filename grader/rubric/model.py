@@ -43,6 +43,16 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class Scoring:
+    """How verdicts become points (the rubric's `scoring`): partial credit is rounded to a multiple
+    of `round_to` points (0: hundredths), and a check reading a run that never finished earns at
+    most `hang_credit` of its points."""
+
+    round_to: float = 0.5
+    hang_credit: float = 0.5
+
+
+@dataclass(frozen=True)
 class Messages:
     passed: str | None = None
     failed: str | None = None
@@ -73,6 +83,7 @@ class Question:
     patterns: tuple[str, ...] = ()  # regular expressions identifying the question's text
     code_patterns: tuple[str, ...] = ()  # regular expressions matching code that answers it
     line: int = 0
+    scoring: Scoring = Scoring()  # the rubric's
 
     def check(self, check_id: str) -> CheckSpec:
         for spec in self.checks:
@@ -90,6 +101,7 @@ class Rubric:
     path: str = "<rubric>"
     description: str | None = None
     limits: Limits = Limits()
+    scoring: Scoring = Scoring()
 
     @property
     def max_score(self) -> float:

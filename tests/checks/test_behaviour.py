@@ -87,7 +87,7 @@ def test_runs_reports_a_timeout_with_what_was_still_running() -> None:
     t = trace(child(201, 0.1, None, survived=True), timed_out=True, limit="wall", exit_code=None, signal="SIGKILL")
     v = runs(ctx(t), RunsParams())
     assert v.status is Status.TIMEOUT
-    assert "1 process(es) were still running" in v.message
+    assert v.message.startswith("The program never finished") and "1 of its processes was still running" in v.message
     assert v.evidence["still_running"][0]["pid"] == 201
 
 

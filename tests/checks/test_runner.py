@@ -9,6 +9,7 @@ from grader.checks import CheckContext, NoParams, Registry, Status, Verdict, run
 from grader.checks.context import DEFAULT_VARIANT
 from grader.errors import RubricError
 from grader.rubric.model import CheckSpec, Messages, QuestionType
+from grader.trace import Trace
 from tests.checks.helpers import context, question
 
 REG = Registry()
@@ -95,7 +96,7 @@ def test_missing_run_is_error_unless_there_is_no_code() -> None:
     assert v.status is Status.ERROR and "default" in v.message
     (v,) = run(spec("x", "needs_run"), code=())
     assert v.status is Status.FAILED and "No code" in v.message
-    (v,) = run(spec("x", "needs_run"), traces={"default": object()})
+    (v,) = run(spec("x", "needs_run"), traces={"default": Trace(exit_code=0)})
     assert v.status is Status.PASSED
 
 

@@ -55,3 +55,31 @@ def test_a_label_fused_onto_code_in_a_notebook_cell(tmp_path: Path) -> None:
     assert part.text.startswith("import multiprocessing") and compiles(part.text)
     assert any("'Ans3' is fused onto the first code line" in n for n in part.notes)
     assert answers["Q3"].method is Method.MARKER
+
+
+def code_cells_notebook(tmp_path: Path, *sources: str) -> Path:
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s} for s in sources]}
+    path = tmp_path / "sheet.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_prose_and_code_typed_into_one_code_cell_are_told_apart(tmp_path: Path) -> None:
+    # Real submission 043: a sentence, then the program, in one code cell (it does not compile as a whole).
+    pool = ("Q5. Here is how to create a pool of worker processes with the Pool class:\n\nimport multiprocessing\n\n"
+            "def square(x):\n    return x * x\n\nif __name__ == '__main__':\n"
+            "    with multiprocessing.Pool(2) as pool:\n        print(pool.map(square, range(4)))\n")
+    _, answers = located(code_cells_notebook(tmp_path, pool))
+    (part,) = answers["Q5"].code_parts()
+    assert part.text.startswith("import multiprocessing") and compiles(part.text)
+    assert any("prose and code typed together" in n for n in part.notes)
+    assert "create a pool of worker processes" in answers["Q5"].prose_text()
+
+
+def test_a_program_with_a_typo_stays_a_program(tmp_path: Path) -> None:
+    broken = ("# Q6\nimport multiprocessing\ndef show(n):\n    print(n)\nif __name__ == '__main__'\n"
+              "    for n in range(4):\n        multiprocessing.Process(target=show, args=(n,)).start()\n")
+    _, answers = located(code_cells_notebook(tmp_path, broken))
+    (part,) = answers["Q6"].code_parts()
+    assert "if __name__ == '__main__'" in part.text and not compiles(part.text)  # run as written: a SyntaxError

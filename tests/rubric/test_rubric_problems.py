@@ -183,3 +183,30 @@ def test_missing_file_and_directory(tmp_path: object) -> None:
     bad.write_bytes(b"title: caf\xe9\n")
     with pytest.raises(RubricError, match="not UTF-8"):
         load_rubric(bad)
+
+
+def test_scoring_is_validated_with_its_line() -> None:
+    found = problems("""
+        version: 1
+        id: demo
+        title: Demo
+        scoring:
+          round_to: -1
+          hang_credit: 2
+          round: 1
+        questions:
+          - {id: Q1, text: What is it, type: written, checks: [{id: a, type: answered, points: 1}]}
+        """)
+    assert [p.split(": ", 2)[:2] for p in found] == [["x.yaml:5", "scoring.round_to"],
+                                                      ["x.yaml:6", "scoring.hang_credit"],
+                                                      ["x.yaml:7", "scoring.round"]]
+    assert "did you mean round_to?" in found[2]
+
+
+def test_scoring_defaults_and_values_reach_every_question() -> None:
+    head = "version: 1\nid: demo\ntitle: Demo\n"
+    body = "questions:\n  - {id: Q1, text: What is it, type: written, checks: [{id: a, type: answered, points: 1}]}\n"
+    default = parse_rubric(head + body)
+    assert (default.scoring.round_to, default.scoring.hang_credit) == (0.5, 0.5)
+    chosen = parse_rubric(head + "scoring: {round_to: 0, hang_credit: 0.25}\n" + body)
+    assert (chosen.questions[0].scoring.round_to, chosen.questions[0].scoring.hang_credit) == (0, 0.25)
