@@ -87,11 +87,12 @@ def run(
     boot = bootdir.boot_dir(exe)
     isolation.make_subreaper()
     bw, lease = _protections(exe, boot, options)
+    the_run = _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw)
     try:
-        return _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw).go()
+        return the_run.go()
     finally:
         if lease is not None:
-            lease.release()
+            lease.release(sweep=not the_run.namespace_gone)
 
 
 def _protections(exe: str, boot: Path, options: Options) -> tuple[bwrap.Bwrap | None, isolation.UidLease | None]:
@@ -175,6 +176,7 @@ class _Run:
         self.init_pid: int | None = None  # with namespaces: the namespace's init (host pid), bwrap's child
         self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
         self.init_done = False
+        self.namespace_gone = False  # init's pidfd said it exited: no process of the run is left anywhere
         self.init_cpu = 0.0
         self.pid_namespace = ""  # its inode (what /proc/PID/ns/pid links to), for tests and forensics
         self.observer: kernel.Observer | None = None
@@ -446,7 +448,8 @@ class _Run:
         if not self.init_done:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
-        _wait_readable(self.init_pidfd, 5.0)  # init exits last: after every process of its namespace
+        # init exits last: the kernel kills and reaps every process of its namespace first
+        self.namespace_gone = _wait_readable(self.init_pidfd, 5.0)
         self.init_done = True
         self._reap_init()
         observer = self.observer
@@ -570,7 +573,7 @@ class _Run:
             if not self.init_done:
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
-                _wait_readable(self.init_pidfd, 5.0)
+            self.namespace_gone = _wait_readable(self.init_pidfd, 5.0)
             os.close(self.init_pidfd)
             self.init_pidfd = -1
         if proc is not None and proc.returncode is None:
