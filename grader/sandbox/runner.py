@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError, UnsafeToRun
-from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, pidns, workdir
+from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, pidns, reaper, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
@@ -177,6 +177,7 @@ class _Run:
         self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
         self.init_done = False
         self.namespace_gone = False  # init's pidfd said it exited: no process of the run is left anywhere
+        self.reaper_holds = False  # the reaper kills the namespace's init if this grader dies mid-run
         self.init_cpu = 0.0
         self.pid_namespace = ""  # its inode (what /proc/PID/ns/pid links to), for tests and forensics
         self.observer: kernel.Observer | None = None
@@ -296,13 +297,15 @@ class _Run:
                 init, self.pid_namespace = bwrap.read_info(info_r)
                 # bwrap waits (--block-fd) while the namespace's pids are moved up, then starts the program
                 if init is not None:
+                    self._hold_init(proc, init)  # before the program can start
                     bwrap.set_last_pid(init, pidns.LAST_BEFORE_MAIN)
                 with contextlib.suppress(OSError):
                     os.write(block_w, b"1")
             finally:
                 os.close(info_r)
                 os.close(block_w)
-            self._hold_init(proc, init)
+            if init is None:
+                self._hold_init(proc, init)  # says why bwrap failed
         watch.start(proc.pid, t0, (self.exe, self.filename))
         return proc, watch, t0
 
@@ -323,6 +326,8 @@ class _Run:
             fd = os.pidfd_open(init)
             if _descends_from(init, proc.pid):
                 self.init_pidfd = fd
+                # a grader killed from now on (SIGKILL, the OOM killer) still takes the namespace along
+                self.reaper_holds = reaper.hold(self.run_id, fd)
             else:
                 os.close(fd)
 
@@ -574,6 +579,8 @@ class _Run:
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
             self.namespace_gone = _wait_readable(self.init_pidfd, 5.0)
+            if self.reaper_holds:
+                reaper.release(self.run_id)
             os.close(self.init_pidfd)
             self.init_pidfd = -1
         if proc is not None and proc.returncode is None:
