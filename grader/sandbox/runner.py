@@ -154,6 +154,11 @@ def _resolve_python(python: str | None) -> str:
     return os.path.abspath(found)
 
 
+def run_folder_size(limits: Limits) -> int:
+    """Bytes the run folder may hold when it is a tmpfs of its own: sixteen files at the size limit."""
+    return max(64 << 20, 16 * limits.file_size)
+
+
 def task_limit(limits: Limits) -> int:
     """What the kernel limits (RLIMIT_NPROC, pids.max) are set to: they count threads too."""
     return _THREADS_PER_PROCESS * limits.max_processes + 16
@@ -178,6 +183,7 @@ class _Run:
         self.init_done = False
         self.namespace_gone = False  # init's pidfd said it exited: no process of the run is left anywhere
         self.reaper_holds = False  # the reaper kills the namespace's init if this grader dies mid-run
+        self.run_folder_mounted = False  # the run folder is a tmpfs of its own (root): bounded, dropped at once
         self.init_cpu = 0.0
         self.pid_namespace = ""  # its inode (what /proc/PID/ns/pid links to), for tests and forensics
         self.observer: kernel.Observer | None = None
@@ -200,12 +206,15 @@ class _Run:
                 self._cleanup()
             finally:
                 with contextlib.suppress(OSError):  # what is left is removed by the next run of this slot
+                    if self.run_folder_mounted:
+                        workdir.unmount_run_folder(rundir)  # the kernel drops the tree, at any depth
                     workdir.remove_tree(rundir)
                 os.close(slot_fd)
 
     # -- before ---------------------------------------------------------------------------------
 
     def _prepare(self) -> None:
+        self.run_folder_mounted = workdir.mount_run_folder(self.rundir, run_folder_size(self.limits))
         for d in (self.work, self.tmp):
             d.mkdir(mode=0o700)
         self.events_path.touch(mode=0o600)
@@ -547,6 +556,9 @@ class _Run:
             "cgroup": ", ".join(str(d) for d in self.cgroups.dirs) if self.cgroups is not None else "none",
             "observer": "strace" + ("" if facts.complete else " (incomplete: " + "; ".join(facts.gaps)[:300] + ")"),
             "subreaper": "yes" if isolation.make_subreaper() else "no",
+            "run_folder": (f"a tmpfs of its own ({run_folder_size(self.limits) >> 20} MiB, "
+                           f"{workdir.RUN_FOLDER_INODES} files)" if self.run_folder_mounted
+                           else "a folder under the temporary folder"),
         }
         if self.bw is not None:
             main_ns = facts.inner(facts.main) if facts.main is not None else None
@@ -732,7 +744,8 @@ def _lease_rundir() -> tuple[Path, int]:
             continue
         rundir = base / f"run-{slot}"
         try:
-            workdir.remove_tree(rundir)  # left by a grader that died
+            workdir.unmount_run_folder(rundir)  # left by a grader that died
+            workdir.remove_tree(rundir)
             rundir.mkdir(mode=0o700)
         except OSError:
             os.close(fd)  # cannot be cleared: another slot
