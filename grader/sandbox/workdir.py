@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,7 @@ _mount_failed: list[str] = []  # once mounting failed (no privilege), later runs
 def mount_run_folder(path: Path, size: int) -> bool:
     """Mount a fresh tmpfs of at most `size` bytes and RUN_FOLDER_INODES inodes on the (empty,
     root-owned) folder `path`; False where that is not allowed (the folder stays as it is)."""
-    if _mount_failed or os.geteuid() != 0 or not hasattr(os, "getuid"):
+    if _mount_failed or not sys.platform.startswith("linux") or os.geteuid() != 0:
         return False
     options = f"size={size},nr_inodes={RUN_FOLDER_INODES},mode=0700,uid=0,gid=0".encode()
     try:
@@ -142,7 +143,7 @@ def unmount_run_folder(path: Path) -> None:
     """Detach every tmpfs mounted on `path` (ours, or left by a grader that died): the kernel frees
     what is in it, whatever its depth. `path` itself, an empty directory again, stays."""
     for _ in range(8):  # a mount per crashed grader at most, stacked
-        if not os.path.ismount(path):
+        if not sys.platform.startswith("linux") or not os.path.ismount(path):
             return
         if _libc().umount2(os.fsencode(path), _MNT_DETACH) != 0:
             return
