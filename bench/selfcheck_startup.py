@@ -4,7 +4,8 @@ For a submission (default: the rubric's reference solution and the example submi
 not hit a time limit) this measures, interleaved, several times each:
 
     bare:   every program the self-check runs, as `python answer.py`, one after the other (the
-            same programs, as many times as the grader runs them: once per run variant)
+            same programs, as many times as the grader runs them: once per run variant, each
+            under the start method that run used: bench/bare.py)
     check:  `grader check SUBMISSION` as a student types it (a fresh process, rubric cache warm)
 
 and prints the median of both and the median difference: the self-check's overhead (start-up,
@@ -25,33 +26,29 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from grader.grade import grade_submission, outcome_of  # noqa: E402
-from grader.rubric.load import load_rubric  # noqa: E402
-from grader.sandbox import student_python  # noqa: E402
+from bare import ROOT, run_bare
+
+from grader.grade import grade_submission, outcome_of
+from grader.rubric.load import load_rubric
 
 RUBRIC = ROOT / "rubrics" / "multiprocessing.yaml"
 DEFAULTS = [ROOT / "rubrics" / "multiprocessing" / "reference.py",
             *[p for p in sorted((ROOT / "submissions_example").iterdir()) if not p.name.startswith("001_")]]
-PYTHON = student_python()
 
 
-def programs(path: Path) -> list[str]:
-    """The programs a self-check of `path` runs, one entry per run (each variant of each attempt)."""
+def programs(path: Path) -> list[tuple[str, str | None]]:
+    """The programs a self-check of `path` runs, one entry per run (each variant of each attempt),
+    with the start method the run used."""
     rubric = load_rubric(RUBRIC)
     outcome = outcome_of(grade_submission(str(path), rubric), rubric)
-    return [a.source for q in outcome.questions for a in q.attempts for _ in a.runs]
+    return [(a.source, t.start_method_requested) for q in outcome.questions for a in q.attempts
+            for t in a.runs.values()]
 
 
-def bare(sources: list[str], folder: Path) -> float:
-    start = time.perf_counter()
-    for k, source in enumerate(sources):
-        file = folder / f"answer{k}.py"
-        file.write_text(source, encoding="utf-8")
-        subprocess.run([PYTHON, file.name], cwd=folder, stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
-    return time.perf_counter() - start
+def bare(runs: list[tuple[str, str | None]]) -> float:
+    return sum(run_bare(source, 60.0, method)[0] for source, method in runs)
 
 
 def check(path: Path, folder: Path, env: dict[str, str]) -> float:
@@ -82,7 +79,7 @@ def main() -> int:
             check(path, folder, env)  # warms the rubric cache and the OS's file cache, as a student's 2nd run
             times: dict[str, list[float]] = {"bare": [], "check": []}
             for _ in range(args.repeat):
-                times["bare"].append(bare(sources, folder))
+                times["bare"].append(bare(sources))
                 times["check"].append(check(path, folder, env))
             b, c = statistics.median(times["bare"]), statistics.median(times["check"])
             diffs = [ck - bk for bk, ck in zip(times["bare"], times["check"], strict=True)]

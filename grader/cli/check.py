@@ -20,7 +20,9 @@ heavy modules are imported inside `run`, the rubric comes from a cache of parsed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -72,7 +74,11 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
 
     from grader.grade import grade_submission, outcome_of
 
+    # The grader mostly waits while the student's programs run: make the page ready meanwhile.
+    page = threading.Thread(target=prepare_page, name="grader-check-page", daemon=True)
+    page.start()
     result = grade_submission(str(args.path), rubric, runner=runner)
+    page.join()
     outcome = outcome_of(result, rubric)
     student = outcome.student_view()
     report = write_report(out, outcome, rubric)
@@ -84,19 +90,34 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
     return 0
 
 
+_page_ready = threading.Lock()
+
+
+def prepare_page() -> None:
+    """Import and warm what the student's page needs (Jinja and its compiled template, Pygments'
+    Python lexer, whose rules compile on first use): about 0.1 s that `run` overlaps with the
+    student's programs. Idempotent; an error here is left for `write_report` to meet and report."""
+    with _page_ready, contextlib.suppress(Exception):
+        from grader.render.html import environment, highlighted
+        from grader.rubric.cache import private_dir
+
+        env = environment()
+        compiled = private_dir("templates")
+        if compiled is not None and env.bytecode_cache is None:
+            # each self-check is a new process: keep the page's compiled template (0.1 s to compile)
+            from jinja2 import FileSystemBytecodeCache
+
+            env.bytecode_cache = FileSystemBytecodeCache(str(compiled))
+        env.get_template("submission.html.j2")
+        highlighted("pass\n")
+
+
 def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:
     """The student's page (the student view: render_submission makes it), nothing of the TA's."""
-    from grader.render.html import environment, render_submission
+    prepare_page()
+    from grader.render.html import render_submission
     from grader.render.safe import write_file
     from grader.render.write import page_paths
-    from grader.rubric.cache import private_dir
-
-    compiled = private_dir("templates")
-    if compiled is not None and environment().bytecode_cache is None:
-        # each self-check is a new process: keep the page's compiled template (0.1 s to compile)
-        from jinja2 import FileSystemBytecodeCache
-
-        environment().bytecode_cache = FileSystemBytecodeCache(str(compiled))
 
     student_page, _ = page_paths(outcome.id)
     return write_file(out, student_page, render_submission(outcome, "student", title=rubric.title))

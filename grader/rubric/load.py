@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
-from grader.checks.registry import Registry
 from grader.errors import RubricError
-from grader.rubric.document import SUPPORTED_VERSION, CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
 from grader.rubric.model import CheckSpec, Limits, Messages, Question, QuestionType, Rubric, Scoring
-from grader.rubric.problems import Problem, describe_value, format_problems, from_validation_error
-from grader.rubric.validate import whole_rubric_problems
-from grader.rubric.yamlsource import YamlSource, read_yaml
+
+if TYPE_CHECKING:  # parsing YAML needs these; grading with a cached rubric does not (start-up time)
+    from grader.checks.registry import Registry
+    from grader.rubric.document import CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
+    from grader.rubric.problems import Problem
+    from grader.rubric.yamlsource import YamlSource
 
 
 def default_registry() -> Registry:
@@ -55,6 +54,12 @@ def load_rubric(path: str | Path, registry: Registry | None = None) -> Rubric:
 
 def parse_rubric(text: str, file: str = "<rubric>", registry: Registry | None = None) -> Rubric:
     """The validated rubric written in `text`; `file` names it in problems."""
+    from pydantic import ValidationError
+
+    from grader.rubric.document import RubricDoc
+    from grader.rubric.problems import format_problems, from_validation_error
+    from grader.rubric.validate import whole_rubric_problems
+
     registry = registry if registry is not None else default_registry()
     source, data = parse_mapping(text, file, what="a rubric (a mapping with version, id, title, questions)")
     problems = _version_problems(source, data)
@@ -73,6 +78,9 @@ def parse_rubric(text: str, file: str = "<rubric>", registry: Registry | None = 
 
 def parse_mapping(text: str, file: str, *, what: str) -> tuple[YamlSource, dict[str, Any]]:
     """YAML `text` whose top level must be a mapping, or RubricError (syntax, empty, not a mapping)."""
+    from grader.rubric.problems import describe_value
+    from grader.rubric.yamlsource import read_yaml
+
     if not text.strip():
         raise RubricError([f"{file}:1: empty file; expected {what}"])
     source, problems = read_yaml(text, file)
@@ -89,6 +97,8 @@ def parse_mapping(text: str, file: str, *, what: str) -> tuple[YamlSource, dict[
 
 
 def _version_problems(source: YamlSource, data: dict[str, Any]) -> list[Problem]:
+    from grader.rubric.document import SUPPORTED_VERSION
+
     version = data.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version != SUPPORTED_VERSION:
         return [source.problem(("version",), f"unsupported rubric version {version}; "
@@ -140,6 +150,8 @@ def unimplemented(rubric: Rubric, registry: Registry | None = None) -> list[str]
         for j, c in enumerate(q.checks):
             check_type = registry.get(c.type)
             if check_type is None or not check_type.implemented:
+                from grader.rubric.problems import Problem
+
                 out.append(str(Problem(rubric.path, c.line, ("questions", i, "checks", j, "type"),
                                        f"check type {c.type!r} is not implemented yet "
                                        "(its parameters are validated, but it cannot grade)")))

@@ -29,54 +29,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
-
-from pydantic import Field, ValidationError, model_validator
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import RubricError
-from grader.rubric.document import Id, Points, Strict
 from grader.rubric.load import parse_mapping, read_text
 from grader.rubric.model import Rubric
-from grader.rubric.problems import Problem, did_you_mean, format_problems, from_validation_error
-from grader.rubric.yamlsource import YamlSource
 
-
-class AnswerRefDoc(Strict):
-    """Where a question's answer is, as results.json's `location` gives it."""
-
-    cells: list[Annotated[int, Field(ge=0)]] | None = Field(
-        default=None, min_length=1, description="0-based notebook cell indices")
-    lines: list[Annotated[int, Field(ge=1)]] | None = Field(
-        default=None, min_length=1, description="for text files and scripts: a line inside each cell meant")
-
-    @model_validator(mode="after")
-    def _one_of(self) -> AnswerRefDoc:
-        if (self.cells is None) == (self.lines is None):
-            raise ValueError("give exactly one of cells or lines")
-        return self
-
-
-class OverrideDoc(Strict):
-    score: Points | None = Field(default=None, description="the question's score, replacing the graded one")
-    answer: AnswerRefDoc | None = Field(default=None, description="the cells that answer the question, "
-                                                                  "replacing what the grader found")
-    comment: Annotated[str, Field(min_length=1)] = Field(description="why; shown to the student")
-    by: str | None = Field(default=None, description="who decided")
-
-    @model_validator(mode="after")
-    def _something(self) -> OverrideDoc:
-        if self.score is None and self.answer is None:
-            raise ValueError("give a score, an answer location, or both")
-        return self
-
-
-class OverridesDoc(Strict):
-    """Per submission, per question: a TA's score and comment."""
-
-    version: Literal[1]
-    rubric: Id | None = Field(default=None, description="id of the rubric these overrides are for")
-    submissions: dict[str, dict[str, OverrideDoc]] = Field(
-        description="submission name -> question id -> override")
+if TYPE_CHECKING:  # reading an overrides file needs these; grading and scoring do not (start-up time)
+    from grader.rubric.overrides_doc import AnswerRefDoc
+    from grader.rubric.problems import Problem
+    from grader.rubric.yamlsource import YamlSource
 
 
 @dataclass(frozen=True)
@@ -116,6 +78,8 @@ class Overrides:
 
     def unused(self, graded: set[str]) -> list[str]:
         """Lines naming overrides for submissions that are not among `graded` (a typo, usually)."""
+        from grader.rubric.problems import did_you_mean
+
         return [f"{self.path}: submissions.{name}: no such submission was graded"
                 + did_you_mean(name, graded) for name in self.submissions if name not in graded]
 
@@ -126,6 +90,11 @@ def load_overrides(path: str | Path, rubric: Rubric | None = None) -> Overrides:
 
 def parse_overrides(text: str, file: str = "<overrides>", rubric: Rubric | None = None) -> Overrides:
     """The validated overrides in `text`; RubricError listing every problem otherwise."""
+    from pydantic import ValidationError
+
+    from grader.rubric.overrides_doc import OverridesDoc
+    from grader.rubric.problems import format_problems, from_validation_error
+
     source, data = parse_mapping(text, file, what="overrides (a mapping with version: 1 and submissions)")
     problems: list[Problem] = []
     doc: OverridesDoc | None = None
@@ -153,6 +122,8 @@ def _ref(doc: AnswerRefDoc | None) -> AnswerRef | None:
 
 def _against_rubric(data: dict[str, Any], source: YamlSource, rubric: Rubric) -> list[Problem]:
     """Problems only the rubric can reveal; on the raw data, so they come with structural ones."""
+    from grader.rubric.problems import did_you_mean
+
     problems = []
     wanted = data.get("rubric")
     if isinstance(wanted, str) and wanted != rubric.id:

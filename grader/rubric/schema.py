@@ -18,7 +18,7 @@ from typing import Any
 
 from grader.checks.registry import Registry
 from grader.rubric.document import RubricDoc
-from grader.rubric.overrides import OverridesDoc
+from grader.rubric.overrides_doc import OverridesDoc
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 

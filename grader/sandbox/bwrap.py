@@ -33,10 +33,12 @@ import selectors
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 SYSTEM_BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
@@ -95,7 +97,9 @@ def probe() -> Bwrap | str:
     return Bwrap(path, version, setpriv if root else None)
 
 
-def _system_binds() -> list[str]:
+@lru_cache(maxsize=1)
+def _system_binds() -> tuple[str, ...]:
+    """The read-only system part of every sandbox (looked at once per grader process)."""
     out = ["--ro-bind", "/usr", "/usr"]
     for name in TOP_LEVEL:
         p = Path("/", name)
@@ -105,7 +109,7 @@ def _system_binds() -> list[str]:
             out += ["--ro-bind", str(p), str(p)]
     for name in ETC_FILES:
         out += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
-    return out
+    return tuple(out)
 
 
 @lru_cache(maxsize=16)
@@ -199,28 +203,67 @@ def set_last_pid(init: int, last: int) -> bool:
     """Make the next pid of the namespace whose init is `init` be `last + 1`, before the program
     starts: a fresh namespace numbers from 1, and small pids are numbers students print (a child
     printing 2 would print its parent's pid). The kernel's interface for this is ns_last_pid
-    (checkpoint/restore), written from inside the namespace. Root: `nsenter` joins the PID
-    namespace. Not root: a small helper joins the user namespace that owns it (found with
-    NS_GET_USERNS, since bwrap moves its init into a nested one while setting up, and joining
-    init's own races with that) and writes it without an exec, which would drop the capabilities
-    the user namespace gives."""
+    (checkpoint/restore), written from inside the namespace.
+
+    Root: a short-lived thread of the grader joins the PID namespace for the children it makes
+    (setns(CLONE_NEWPID) changes only that thread's, and the grader's own pid stays where it is),
+    and starts `tee` there, which writes the file: one exec, where `nsenter ... tee` took two.
+    Not root: a small helper joins the user namespace that owns the PID namespace (found with
+    NS_GET_USERNS, since bwrap moves its init into a nested one, and joining init's own races
+    with that) and writes it without an exec, which would drop the capabilities the user
+    namespace gives (joining a user namespace needs a single-threaded process: not the grader)."""
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
-    if os.geteuid() != 0:
-        argv = [sys.executable, "-S", "-E", "-c", _LAST_PID_AS_USER, str(init), str(last)]
-        stdin = b""
-    else:
-        nsenter = shutil.which("nsenter", path="/usr/bin:/bin:/usr/sbin:/sbin")
-        tee = shutil.which("tee", path="/usr/bin:/bin")
-        if nsenter is None or tee is None:
-            return False
-        argv = [nsenter, "-t", str(init), "--pid", tee, "/proc/sys/kernel/ns_last_pid"]
-        stdin = str(last).encode()
+    if os.geteuid() == 0:
+        return _set_last_pid_as_root(init, last, env)
+    argv = [sys.executable, "-S", "-E", "-c", _LAST_PID_AS_USER, str(init), str(last)]
     try:
-        done = subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        done = subprocess.run(argv, input=b"", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               timeout=10, check=False, env=env)
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
+
+
+_CLONE_NEWPID = 0x20000000
+
+
+@lru_cache(maxsize=1)
+def _setns() -> Any:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.setns
+
+
+def _set_last_pid_as_root(init: int, last: int, env: dict[str, str]) -> bool:
+    tee = shutil.which("tee", path="/usr/bin:/bin")
+    if tee is None:
+        return False
+    try:
+        nsfd = os.open(f"/proc/{init}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    ok: list[bool] = []
+
+    def in_namespace() -> None:  # this thread's children are born in the run's PID namespace
+        if _setns()(nsfd, _CLONE_NEWPID) != 0:
+            ok.append(False)
+            return
+        try:
+            done = subprocess.run([tee, "/proc/sys/kernel/ns_last_pid"], input=str(last).encode(),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10, check=False,
+                                  env=env)
+            ok.append(done.returncode == 0)
+        except (OSError, subprocess.SubprocessError):
+            ok.append(False)
+
+    try:
+        worker = threading.Thread(target=in_namespace, name="grader-ns-last-pid", daemon=True)
+        worker.start()
+        worker.join()
+    finally:
+        os.close(nsfd)
+    return ok == [True]
 
 
 def _under(path: str, roots: list[str]) -> bool:

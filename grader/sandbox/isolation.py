@@ -35,6 +35,7 @@ from grader.sandbox import proctable
 
 UID_BASE = 1_950_000_000  # far from system, user and container (subuid) ranges
 UID_SLOTS = 512
+_CLEAN, _DIRTY = b"clean", b"dirty"  # a lease file's whole content (same length: rewritten in place)
 _LEASE_DIR = Path("/run/grader-sandbox") if Path("/run").is_dir() else Path("/tmp/grader-sandbox")
 
 
@@ -115,11 +116,15 @@ class UidLease:
     uid: int
     _fd: int
 
-    def release(self) -> None:
-        kill_uid(self.uid)
+    def release(self, *, sweep: bool = True) -> None:
+        """Give the uid back. `sweep=False` when the run's PID namespace is known to be gone (its
+        init exited, and the kernel kills and reaps every process in it first): every process of
+        the uid was in it, so looking through the whole process table (milliseconds on a busy
+        machine) would find nothing."""
+        if sweep:
+            kill_uid(self.uid)
         with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)
-            os.write(self._fd, b"clean")
+            os.pwrite(self._fd, _CLEAN, 0)  # "clean" and "dirty" have the same length: no truncate
         os.close(self._fd)  # closing drops the flock
 
 
@@ -143,10 +148,10 @@ def lease_uid() -> UidLease | None:
         except OSError:
             os.close(fd)
             continue
-        if os.pread(fd, 16, 0) != b"clean":
+        if os.pread(fd, 16, 0) != _CLEAN:
             kill_uid(uid)  # new lease file, or a grader died mid-run: sweep leftovers
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, b"dirty", 0)
+            os.ftruncate(fd, 0)  # a foreign length: from now on always 5 bytes
+        os.pwrite(fd, _DIRTY, 0)
         return UidLease(uid, fd)
     return None
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError, UnsafeToRun
-from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, pidns, workdir
+from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, pidns, reaper, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
@@ -87,11 +87,12 @@ def run(
     boot = bootdir.boot_dir(exe)
     isolation.make_subreaper()
     bw, lease = _protections(exe, boot, options)
+    the_run = _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw)
     try:
-        return _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw).go()
+        return the_run.go()
     finally:
         if lease is not None:
-            lease.release()
+            lease.release(sweep=not the_run.namespace_gone)
 
 
 def _protections(exe: str, boot: Path, options: Options) -> tuple[bwrap.Bwrap | None, isolation.UidLease | None]:
@@ -153,6 +154,11 @@ def _resolve_python(python: str | None) -> str:
     return os.path.abspath(found)
 
 
+def run_folder_size(limits: Limits) -> int:
+    """Bytes the run folder may hold when it is a tmpfs of its own: sixteen files at the size limit."""
+    return max(64 << 20, 16 * limits.file_size)
+
+
 def task_limit(limits: Limits) -> int:
     """What the kernel limits (RLIMIT_NPROC, pids.max) are set to: they count threads too."""
     return _THREADS_PER_PROCESS * limits.max_processes + 16
@@ -175,6 +181,9 @@ class _Run:
         self.init_pid: int | None = None  # with namespaces: the namespace's init (host pid), bwrap's child
         self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
         self.init_done = False
+        self.namespace_gone = False  # init's pidfd said it exited: no process of the run is left anywhere
+        self.reaper_holds = False  # the reaper kills the namespace's init if this grader dies mid-run
+        self.run_folder_mounted = False  # the run folder is a tmpfs of its own (root): bounded, dropped at once
         self.init_cpu = 0.0
         self.pid_namespace = ""  # its inode (what /proc/PID/ns/pid links to), for tests and forensics
         self.observer: kernel.Observer | None = None
@@ -197,12 +206,15 @@ class _Run:
                 self._cleanup()
             finally:
                 with contextlib.suppress(OSError):  # what is left is removed by the next run of this slot
+                    if self.run_folder_mounted:
+                        workdir.unmount_run_folder(rundir)  # the kernel drops the tree, at any depth
                     workdir.remove_tree(rundir)
                 os.close(slot_fd)
 
     # -- before ---------------------------------------------------------------------------------
 
     def _prepare(self) -> None:
+        self.run_folder_mounted = workdir.mount_run_folder(self.rundir, run_folder_size(self.limits))
         for d in (self.work, self.tmp):
             d.mkdir(mode=0o700)
         self.events_path.touch(mode=0o600)
@@ -294,13 +306,15 @@ class _Run:
                 init, self.pid_namespace = bwrap.read_info(info_r)
                 # bwrap waits (--block-fd) while the namespace's pids are moved up, then starts the program
                 if init is not None:
+                    self._hold_init(proc, init)  # before the program can start
                     bwrap.set_last_pid(init, pidns.LAST_BEFORE_MAIN)
                 with contextlib.suppress(OSError):
                     os.write(block_w, b"1")
             finally:
                 os.close(info_r)
                 os.close(block_w)
-            self._hold_init(proc, init)
+            if init is None:
+                self._hold_init(proc, init)  # says why bwrap failed
         watch.start(proc.pid, t0, (self.exe, self.filename))
         return proc, watch, t0
 
@@ -321,6 +335,8 @@ class _Run:
             fd = os.pidfd_open(init)
             if _descends_from(init, proc.pid):
                 self.init_pidfd = fd
+                # a grader killed from now on (SIGKILL, the OOM killer) still takes the namespace along
+                self.reaper_holds = reaper.hold(self.run_id, fd)
             else:
                 os.close(fd)
 
@@ -446,7 +462,8 @@ class _Run:
         if not self.init_done:
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
-        _wait_readable(self.init_pidfd, 5.0)  # init exits last: after every process of its namespace
+        # init exits last: the kernel kills and reaps every process of its namespace first
+        self.namespace_gone = _wait_readable(self.init_pidfd, 5.0)
         self.init_done = True
         self._reap_init()
         observer = self.observer
@@ -539,6 +556,9 @@ class _Run:
             "cgroup": ", ".join(str(d) for d in self.cgroups.dirs) if self.cgroups is not None else "none",
             "observer": "strace" + ("" if facts.complete else " (incomplete: " + "; ".join(facts.gaps)[:300] + ")"),
             "subreaper": "yes" if isolation.make_subreaper() else "no",
+            "run_folder": (f"a tmpfs of its own ({run_folder_size(self.limits) >> 20} MiB, "
+                           f"{workdir.RUN_FOLDER_INODES} files)" if self.run_folder_mounted
+                           else "a folder under the temporary folder"),
         }
         if self.bw is not None:
             main_ns = facts.inner(facts.main) if facts.main is not None else None
@@ -570,7 +590,9 @@ class _Run:
             if not self.init_done:
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(self.init_pidfd, signal.SIGKILL)
-                _wait_readable(self.init_pidfd, 5.0)
+            self.namespace_gone = _wait_readable(self.init_pidfd, 5.0)
+            if self.reaper_holds:
+                reaper.release(self.run_id)
             os.close(self.init_pidfd)
             self.init_pidfd = -1
         if proc is not None and proc.returncode is None:
@@ -722,7 +744,8 @@ def _lease_rundir() -> tuple[Path, int]:
             continue
         rundir = base / f"run-{slot}"
         try:
-            workdir.remove_tree(rundir)  # left by a grader that died
+            workdir.unmount_run_folder(rundir)  # left by a grader that died
+            workdir.remove_tree(rundir)
             rundir.mkdir(mode=0o700)
         except OSError:
             os.close(fd)  # cannot be cleared: another slot

@@ -4,6 +4,13 @@ Symlinks are recorded, never followed (the grader may be root and must not read 
 the program planted). Both the listing and the removal are iterative, so a program that made a
 directory tree 100 000 levels deep costs the grader no recursion; the listing is also bounded in
 entries looked at and in depth, whatever the program made.
+
+A root grader mounts a tmpfs of its own on each run folder (`mount_run_folder`), capped in bytes
+and in inodes: what the program can make there is bounded, and removing it is one unmount (the
+kernel frees the tree: 0.3 s for 100 000 levels here, where unlinking them one by one from ext4
+took about a minute), which also makes a run's folder cost no disk journal. Without the
+privilege to mount (not root, a locked-down container) the folder is an ordinary directory
+under the temporary folder, removed iteratively at any depth.
 """
 
 from __future__ import annotations
@@ -11,7 +18,10 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from grader.trace import File
 
@@ -98,6 +108,45 @@ def list_files(work: Path, program: str, program_source: str) -> tuple[list[File
             files.append(File(path=rel, size=st.st_size, head=head.decode("utf-8", "replace"), binary=b"\0" in head))
         stack.extend((d, depth + 1) for d in reversed(subdirs))
     return files, extra
+
+
+RUN_FOLDER_INODES = 65_536  # files and directories a run may make (a 65 536-level tree unmounts in ~0.2 s)
+_MS_NOSUID, _MS_NODEV, _MNT_DETACH = 2, 4, 2
+
+
+@lru_cache(maxsize=1)
+def _libc() -> Any:
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+_mount_failed: list[str] = []  # once mounting failed (no privilege), later runs do not try again
+
+
+def mount_run_folder(path: Path, size: int) -> bool:
+    """Mount a fresh tmpfs of at most `size` bytes and RUN_FOLDER_INODES inodes on the (empty,
+    root-owned) folder `path`; False where that is not allowed (the folder stays as it is)."""
+    if _mount_failed or not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False
+    options = f"size={size},nr_inodes={RUN_FOLDER_INODES},mode=0700,uid=0,gid=0".encode()
+    try:
+        ok = bool(_libc().mount(b"grader-run", os.fsencode(path), b"tmpfs", _MS_NOSUID | _MS_NODEV, options) == 0)
+    except (OSError, AttributeError):
+        ok = False
+    if not ok:
+        _mount_failed.append("no")
+    return ok
+
+
+def unmount_run_folder(path: Path) -> None:
+    """Detach every tmpfs mounted on `path` (ours, or left by a grader that died): the kernel frees
+    what is in it, whatever its depth. `path` itself, an empty directory again, stays."""
+    for _ in range(8):  # a mount per crashed grader at most, stacked
+        if not sys.platform.startswith("linux") or not os.path.ismount(path):
+            return
+        if _libc().umount2(os.fsencode(path), _MNT_DETACH) != 0:
+            return
 
 
 def remove_tree(path: Path) -> None:

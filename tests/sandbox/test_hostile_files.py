@@ -8,12 +8,13 @@ import ast
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader.sandbox import bwrap
-from grader.sandbox.workdir import list_files, remove_tree
+from grader.sandbox.workdir import RUN_FOLDER_INODES, list_files, remove_tree
 from tests.sandbox.helpers import namespaced, sandboxed, stdout_of
 from tests.sandbox.hostile import ROOT, run_contained
 
@@ -55,6 +56,49 @@ def test_a_deep_tree_is_listed_within_bounds_and_removed() -> None:
     assert trace.files == () or all(f.path.count("/") <= 40 for f in trace.files)
     assert trace.issues_of("files_not_listed")  # the bottom file is beyond the listing's depth
     assert not os.path.exists(work) and not os.path.exists(os.path.dirname(work))
+
+
+ENDLESS = '''import errno, os
+print(os.getcwd(), flush=True)
+depth = 0
+try:
+    while True:
+        os.mkdir("d")
+        os.chdir("d")
+        depth += 1
+except OSError as exc:
+    print(depth, errno.errorcode.get(exc.errno, exc.errno))
+'''
+
+
+def _can_mount(where: Path) -> bool:
+    import ctypes
+
+    if os.geteuid() != 0:
+        return False
+    where.mkdir()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"probe", bytes(where), b"tmpfs", 0, b"size=1m") != 0:
+        return False
+    libc.umount2(bytes(where), 2)
+    return True
+
+
+def test_a_root_graders_run_folder_is_bounded_and_dropped_at_once(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """As root, the run folder is a tmpfs of its own, capped in files: a program that makes
+    directories without end is stopped by the cap, and the grader drops the whole tree with one
+    unmount (removing 65 536 levels one by one from ext4 would take tens of seconds)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # run slots no other grader on the machine takes
+    if not _can_mount(tmp_path / "probe"):
+        pytest.skip("this grader may not mount a tmpfs (not root, or a locked-down container)")
+    trace = sandboxed(ENDLESS, within=40.0, wall=30.0)
+    assert trace.sandbox["run_folder"].startswith("a tmpfs of its own")
+    work, result = stdout_of(trace, trace.processes[0])
+    depth, error = result.split()
+    assert error == "ENOSPC" and 0 < int(depth) <= RUN_FOLDER_INODES
+    assert not os.path.exists(work) and not os.path.exists(os.path.dirname(work))
+    assert not os.path.ismount(os.path.dirname(work))
 
 
 def test_listing_and_removal_do_not_recurse(tmp_path: Path) -> None:
