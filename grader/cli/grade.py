@@ -74,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
     if protections["isolation"] == "none":
         say("grader: WARNING: student code runs as root, unprotected (--unsafe-no-sandbox)")
     runner = partial(run_program, unsafe_no_sandbox=args.unsafe_no_sandbox)
+    if rubric.auto_limits:  # `wall_time: auto`: the reference's stored times, else measured now, once
+        from grader.reftimes import resolve
+
+        rubric = resolve(rubric, runner=runner, say=say)
     digests = {e.id: batch.digest(e.path, rubric, overrides, e.id) for e in planned.entries}
     todo = [e for e in planned.entries if not (args.resume and batch.is_current(out, e, digests[e.id]))]
     if args.resume and len(todo) < len(planned.entries):

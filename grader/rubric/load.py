@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from grader.checks.registry import Registry
 from grader.errors import RubricError
-from grader.rubric.document import SUPPORTED_VERSION, CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
-from grader.rubric.model import CheckSpec, Limits, Messages, Question, QuestionType, Rubric
+from grader.rubric.document import SUPPORTED_VERSION, AutoWallTimeDoc, CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
+from grader.rubric.model import AutoWallTime, CheckSpec, Limits, Messages, Question, QuestionType, Rubric
 from grader.rubric.problems import Problem, describe_value, format_problems, from_validation_error
 from grader.rubric.validate import whole_rubric_problems
 from grader.rubric.yamlsource import YamlSource, read_yaml
@@ -97,7 +97,14 @@ def _version_problems(source: YamlSource, data: dict[str, Any]) -> list[Problem]
 
 
 def _limits(doc: LimitsDoc | None) -> Limits:
-    return Limits(**doc.model_dump()) if doc is not None else Limits()
+    if doc is None:
+        return Limits()
+    values = {name: getattr(doc, name) for name in type(doc).model_fields}
+    wall = values.get("wall_time")
+    if isinstance(wall, AutoWallTimeDoc):  # resolved from the reference's time (grader.reftimes)
+        values["wall_time"] = None
+        values["wall_time_auto"] = AutoWallTime(wall.factor, wall.floor, wall.ceiling)
+    return Limits(**values)
 
 
 def _build(doc: RubricDoc, source: YamlSource, registry: Registry) -> Rubric:

@@ -14,6 +14,7 @@ import signal
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from grader.sandbox.decide import Stop
 from grader.sandbox.events import Event
 from grader.sandbox.kernel import KernelFacts, KProcess, KWait
 from grader.sandbox.limits import Limits
@@ -58,6 +59,7 @@ class Facts:
     start_method_requested: str | None
     sandbox: dict[str, str]
     grader_pid: int = field(default_factory=os.getpid)
+    stopped: Stop | None = None  # the caller's stop rule ended the run early (grader.sandbox.decide)
 
 
 def _r(t: float | None) -> float | None:
@@ -504,12 +506,16 @@ def assemble(f: Facts) -> Trace:
         limit_end: str | None = "wall"
     elif f.watchdog:
         limit_end = f.watchdog
+    elif f.stopped is not None and f.stopped.limit:
+        limit_end = f.stopped.limit
     else:
         limit_end = main.limit if main is not None else None
     if f.timed_out:
         limits_hit.add("wall")
     if f.watchdog:
         limits_hit.add(f.watchdog)
+    if limit_end:
+        limits_hit.add(limit_end)
     if f.cgroup_hit_max:
         limits_hit.add("processes")
 
@@ -528,6 +534,7 @@ def assemble(f: Facts) -> Trace:
         start_method=_start_method(col.claims.get(ids(k.main) or 0), col.pstart, ids(k.main) or 0),
         start_method_requested=f.start_method_requested, seed=f.seed, issues=tuple(issues[:MAX_RECORDS]),
         limits=f.limits.to_json(), sandbox=dict(f.sandbox), observed=k.complete,
+        stopped=f.stopped.reason if f.stopped is not None and not f.timed_out else None,
     )
 
 
