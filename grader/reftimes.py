@@ -74,7 +74,8 @@ class ReferenceTimes:
                 return None
             seconds[qid] = float(value)
             given = entry.get("runs")
-            runs[qid] = {str(k): float(v) for k, v in given.items() if _seconds(v)} if isinstance(given, dict) else {}
+            if isinstance(given, dict) and given:
+                runs[qid] = {str(k): float(v) for k, v in given.items() if _seconds(v)}
         keys = (data.get("rubric_sha256"), data.get("reference_sha256"))
         if not all(isinstance(k, str) for k in keys):
             return None
