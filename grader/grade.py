@@ -125,11 +125,12 @@ def readers(question: Question) -> dict[str, list[CheckSpec]]:
 
 
 def stop_rule(variant_readers: Iterable[CheckSpec]) -> StopRule:
-    """When a run may end early: past its output limit (always), and at a child's failure to start
-    when that decides every check reading the run."""
-    from grader.sandbox.decide import ChildFailedToStart, PastOutputCap, StopWhen
+    """When a run may end early: past its output limit and when nothing can happen in it any more
+    (always: every check then judges what it did until then, as at a limit), and at a child's
+    failure to start when that decides every check reading the run."""
+    from grader.sandbox.decide import ChildFailedToStart, Deadlocked, PastOutputCap, StopWhen
 
-    rules: list[StopRule] = [PastOutputCap()]
+    rules: list[StopRule] = [PastOutputCap(), Deadlocked()]
     if all(spec.type in DECIDED_BY_FAILED_START for spec in variant_readers):
         rules.append(ChildFailedToStart())
     return StopWhen(rules)

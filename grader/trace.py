@@ -29,7 +29,8 @@ version             schema version of this record (`SCHEMA_VERSION`).
 exit_code           exit status of the main process as collected by the grader, or None if it was
                     killed by a signal.
 signal              name of the signal that ended the main process ("SIGKILL", "SIGXCPU"...), or None.
-timed_out           True when the wall-time limit ended the run.
+timed_out           True when the wall-time limit ended the run, or would have (a run stopped early
+                    because it could never finish: `stopped` says why).
 stopped             why the run was ended early, before any limit, because what it could still show
                     no longer mattered ("a child process failed as it started (...)"; see
                     grader.sandbox.decide), or None. A stop that stands for a limit also sets `limit`.

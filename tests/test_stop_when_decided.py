@@ -104,11 +104,11 @@ def test_the_limit_says_where_it_came_from(graded: Result) -> None:
     assert why.startswith(f"{trace.limits['wall_time']:g} s, auto: 5 × the reference solution's ")
 
 
-HANGS = """# Q6. Write a python program to create 4 processes, each process should print a different number
+DEADLOCK = """# Q6. Write a python program to create 4 processes, each process should print a different number
 import multiprocessing
 
 def worker(q):
-    print(q.get())
+    print(q.get())  # nobody ever puts anything
 
 if __name__ == '__main__':
     q = multiprocessing.Queue()
@@ -118,6 +118,23 @@ if __name__ == '__main__':
     for p in ps:
         p.join()
 """
+HANGS = DEADLOCK.replace("print(q.get())  # nobody ever puts anything", "while True:\n        time.sleep(0.05)")
+HANGS = HANGS.replace("import multiprocessing", "import multiprocessing, time")
+
+
+def test_a_run_that_can_never_finish_stops_as_a_timeout(tmp_path: Path) -> None:
+    student = tmp_path / "deadlock.py"
+    student.write_text(DEADLOCK)
+    result = grade_submission(str(student), load_rubric(RUBRIC))
+    q6 = result.question("Q6")
+    assert q6 is not None
+    trace = q6.attempts[0].traces["default"]
+    if trace.sandbox.get("pid_namespace", "no") == "no":
+        pytest.skip("needs a PID namespace of its own (bubblewrap)")
+    assert trace.timed_out and trace.stopped is not None and trace.wall_time < trace.limits["wall_time"] - 1
+    runs = next(v for v in q6.attempts[0].verdicts if v.check == "runs")
+    assert runs.status.value == "timeout"
+    assert "(The default run was stopped early: every process of the run was waiting (" in runs.message
 
 AUTO_RUBRIC = """version: 1
 id: tiny

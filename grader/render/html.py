@@ -211,8 +211,10 @@ def run_status(trace: Trace) -> tuple[str, bool]:
         at = f" ({value:g} s)" if isinstance(value, (int, float)) and limit in ("wall", "cpu") else ""
         if name in trace.limits_why:  # a limit the grader chose: say how
             at = f" ({trace.limits_why[name]})"
-        early = f": {trace.stopped}" if trace.stopped else ""
-        return f"Stopped: the {limit} limit{at} was reached after {seconds(trace.wall_time)}{early}", True
+        if trace.stopped:
+            return (f"Stopped early after {seconds(trace.wall_time)}, as if at its {limit} limit{at}: "
+                    f"{trace.stopped}"), True
+        return f"Stopped: the {limit} limit{at} was reached after {seconds(trace.wall_time)}", True
     if trace.stopped:
         return f"Stopped early after {seconds(trace.wall_time)}, its outcome decided: {trace.stopped}", True
     if trace.signal:

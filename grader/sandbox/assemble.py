@@ -502,7 +502,9 @@ def assemble(f: Facts) -> Trace:
 
     # -- how the run ended --------------------------------------------------------------------------
     main = next((p for p in processes if p.kind == "main"), None)
-    if f.timed_out:
+    # a run stopped because it could only have ended at its wall-time limit (grader.sandbox.decide)
+    timed_out = f.timed_out or (f.stopped is not None and f.stopped.limit == "wall")
+    if timed_out:
         limit_end: str | None = "wall"
     elif f.watchdog:
         limit_end = f.watchdog
@@ -510,7 +512,7 @@ def assemble(f: Facts) -> Trace:
         limit_end = f.stopped.limit
     else:
         limit_end = main.limit if main is not None else None
-    if f.timed_out:
+    if timed_out:
         limits_hit.add("wall")
     if f.watchdog:
         limits_hit.add(f.watchdog)
@@ -526,7 +528,7 @@ def assemble(f: Facts) -> Trace:
         main_code, main_signal = _decode(f.main_status)
         main_end = f.main_end - t0
     return Trace(
-        exit_code=main_code, signal=main_signal, timed_out=f.timed_out, limit=limit_end,
+        exit_code=main_code, signal=main_signal, timed_out=timed_out, limit=limit_end,
         limits_hit=tuple(sorted(limits_hit)), wall_time=round(max(0.0, main_end), 6),
         cpu_time=round(f.cpu_time, 6), stdout=f.stdout, stderr=f.stderr, processes=tuple(processes),
         pools=tuple(pool_records), threads=tuple(thread_records), lines=tuple(line_records),

@@ -17,7 +17,10 @@ A rule object serves one run.
 
 from __future__ import annotations
 
+import os
+import platform
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -112,6 +115,155 @@ class ChildFailedToStart:
                 continue  # not ended (yet), ended well, or not one of the program's processes
             return Stop(f"a child process failed as it started ({why}) and exited with status {p.exit_code}")
         return None
+
+
+# x86_64 system calls that can wait for ever, and whether this call does (its raw arguments as
+# /proc/PID/task/TID/syscall shows them): only another process of the run could end the wait.
+_NO_TIMEOUT = 0xFFFFFFFFFFFFFFFF  # poll's and epoll_wait's -1
+_FOREVER: dict[int, str] = {0: "read", 19: "readv", 45: "recvfrom", 47: "recvmsg", 61: "wait4", 247: "waitid",
+                            34: "pause", 130: "rt_sigsuspend", 202: "futex", 7: "poll", 271: "ppoll", 23: "select",
+                            270: "pselect6", 232: "epoll_wait", 281: "epoll_pwait"}
+_FUTEX_WAITS = (0, 9, 6)  # FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_LOCK_PI (op & 0x7f)
+_WAKERS = ("timerfd", "signalfd", "eventfd", "inotify", "fanotify")  # fds that can wake a poll from outside
+
+
+class Deadlocked:
+    """Every process of the run has waited, for a while and unchanged, in a call that only another
+    process of the run could end (reading a pipe nobody writes to, a lock nobody releases, a join
+    of a process that never ends, poll with no timeout): nothing can happen any more, and the run
+    would only end at its wall-time limit. Counted as reaching that limit (`limit` "wall").
+
+    Facts only: every thread's state and current system call from /proc (the kernel's), the
+    whole process tree of the run's PID namespace (so a process that computes without making a
+    traced call is seen), and the kernel record (no output, no new process in between). It
+    stays out of the way where it cannot be sure: without a PID namespace, off x86_64, when a
+    process armed a timer (alarm, setitimer, timer_create, timerfd), or a waiting poll watches a
+    descriptor that can fire by itself."""
+
+    QUIET = 0.3  # seconds without any activity before a look, and between the two looks that must agree
+
+    def __init__(self) -> None:
+        self._activity: tuple[int, int, int] | None = None
+        self._since = 0.0  # when the activity counters last changed
+        self._seen: tuple[tuple[int, str], ...] | None = None  # the blocked state at the first look
+        self._seen_at = 0.0
+
+    def __call__(self, live: Live) -> Stop | None:
+        record = live.record
+        if record.pidns is not True or record.main is None or record.timers or platform.machine() != "x86_64":
+            return None
+        now = time.monotonic()
+        activity = (record.lines, live.stdout_bytes, live.stderr_bytes)
+        if activity != self._activity:
+            self._activity, self._since, self._seen = activity, now, None
+            return None
+        if now - self._since < self.QUIET or (self._seen is not None and now - self._seen_at < self.QUIET):
+            return None
+        state = _blocked_tree(record.main)
+        if state is None:
+            self._seen = None
+            return None
+        if self._seen != state:
+            self._seen, self._seen_at = state, now
+            return None
+        waits = sorted({name for _tid, name in state})
+        return Stop(f"every process of the run was waiting ({', '.join(waits)}) for another one, and nothing could "
+                    "end the wait: it would never finish", limit="wall")
+
+
+def _blocked_tree(main: int) -> tuple[tuple[int, str], ...] | None:
+    """(tid, what it waits for) of every thread of every process in the main process's PID
+    namespace (its init's descendants), if each waits for ever; None if any does not (or cannot be read)."""
+    try:
+        with open(f"/proc/{main}/stat", "rb") as f:
+            init = int(f.read(4096).rpartition(b")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    out: list[tuple[int, str]] = []
+    todo = _children(init)
+    if todo is None:
+        return None
+    seen: set[int] = set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        if len(seen) > 512:  # a big tree is not worth the look
+            return None
+        seen.add(pid)
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except (OSError, ValueError):
+            return None
+        for tid in tids:
+            what = _waits_forever(pid, tid)
+            if what is None:
+                return None
+            out.append((tid, what))
+            kids = _children(pid, tid)
+            if kids is None:
+                return None
+            todo.extend(kids)
+    return tuple(sorted(out)) if out else None
+
+
+def _children(pid: int, tid: int | None = None) -> list[int] | None:
+    tids = [tid] if tid is not None else None
+    try:
+        if tids is None:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        kids: list[int] = []
+        for t in tids:
+            with open(f"/proc/{pid}/task/{t}/children", "rb") as f:
+                kids += [int(k) for k in f.read(65536).split()]
+        return kids
+    except (OSError, ValueError):
+        return None
+
+
+def _waits_forever(pid: int, tid: int) -> str | None:
+    """The call thread `tid` waits in, if it is asleep in one that has no timeout; else None."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
+            if f.read(4096).rpartition(b")")[2].split()[0] != b"S":
+                return None  # running, stopped, traced, in the disk's hands, a zombie: not waiting for ever
+        with open(f"/proc/{pid}/task/{tid}/syscall", "rb") as f:
+            fields = f.read(512).split()
+        nr, args = int(fields[0]), [int(a, 16) for a in fields[1:7]]
+    except (OSError, ValueError, IndexError):
+        return None
+    name = _FOREVER.get(nr)
+    if name is None:
+        return None
+    if name == "futex":
+        return name if args[1] & 0x7F in _FUTEX_WAITS and args[3] == 0 else None
+    if name in ("read", "readv", "recvfrom", "recvmsg"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{args[0]}")
+        except OSError:
+            return None
+        return name if target.startswith(("pipe:", "socket:")) else None
+    if name in ("poll", "epoll_wait", "epoll_pwait", "ppoll", "select", "pselect6"):
+        forever = {"poll": args[2] == _NO_TIMEOUT or args[2] == 0xFFFFFFFF, "epoll_wait": args[3] in (_NO_TIMEOUT,
+                   0xFFFFFFFF), "epoll_pwait": args[3] in (_NO_TIMEOUT, 0xFFFFFFFF), "ppoll": args[2] == 0,
+                   "select": args[4] == 0, "pselect6": args[4] == 0}[name]
+        return name if forever and not _has_wakers(pid) else None
+    return name  # wait4, waitid, pause, rt_sigsuspend
+
+
+def _has_wakers(pid: int) -> bool:
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return True
+    for fd in fds[:4096]:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("anon_inode:") and any(w in target for w in _WAKERS):
+            return True
+    return len(fds) > 4096
 
 
 def _last_error(tail: bytes) -> str:

@@ -70,3 +70,80 @@ def test_a_child_that_fails_to_start_stops_the_run() -> None:
     assert trace.stopped is not None and trace.stopped.startswith("a child process failed as it started (RuntimeError: "
                                                                   "An attempt has been made to start a new process")
     assert "exited with status 1" in trace.stopped
+
+
+DEADLOCK = """import multiprocessing
+
+def worker(q):
+    print(q.get())  # nobody ever puts anything
+
+if __name__ == "__main__":
+    q = multiprocessing.Queue()
+    ps = [multiprocessing.Process(target=worker, args=(q,)) for i in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+"""
+
+
+def test_a_run_whose_processes_all_wait_for_each_other_is_stopped() -> None:
+    from grader.sandbox.decide import Deadlocked
+
+    trace = sandboxed(DEADLOCK, within=4.0, wall=8.0, stop=StopWhen([Deadlocked()]))
+    if trace.sandbox.get("pid_namespace", "no") == "no":
+        pytest.skip("needs a PID namespace of its own (bubblewrap)")
+    assert trace.limit == "wall" and trace.stopped is not None and trace.wall_time < 3.0
+    assert trace.stopped.startswith("every process of the run was waiting (") and "futex" in trace.stopped
+
+
+BUSY_OR_SLEEPING = """import multiprocessing, time
+
+def compute(n):  # no system call for a second and a half: only /proc sees it working
+    x = 0
+    for i in range(n):
+        x += i
+    print(x)
+
+def nap():
+    time.sleep(1.5)
+    print("rested")
+
+if __name__ == "__main__":
+    ps = [multiprocessing.Process(target=compute, args=(12_000_000,)), multiprocessing.Process(target=nap)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    print("done")
+"""
+
+
+def test_waiting_for_a_process_that_computes_or_sleeps_is_not_a_deadlock() -> None:
+    from grader.sandbox.decide import Deadlocked
+
+    trace = sandboxed(BUSY_OR_SLEEPING, within=12.0, wall=10.0, stop=StopWhen([Deadlocked()]))
+    assert trace.stopped is None and trace.ok, (trace.stopped, trace.stderr.text)
+    assert "done" in trace.stdout.text and "rested" in trace.stdout.text
+
+
+ALARM = """import multiprocessing, os, signal
+
+def worker(q):
+    print(q.get())
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(0))  # the alarm ends the wait: not a deadlock
+    signal.alarm(1)
+    q = multiprocessing.Queue()
+    p = multiprocessing.Process(target=worker, args=(q,))
+    p.start()
+    p.join()
+"""
+
+
+def test_a_run_with_an_alarm_is_left_to_wake_up() -> None:
+    from grader.sandbox.decide import Deadlocked
+
+    trace = sandboxed(ALARM, within=6.0, wall=5.0, stop=StopWhen([Deadlocked()]))
+    assert trace.stopped is None and trace.exit_code == 0 and not trace.timed_out
