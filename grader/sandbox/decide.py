@@ -166,7 +166,7 @@ class Deadlocked:
         if self._seen != state:
             self._seen, self._seen_at = state, now
             return None
-        waits = sorted({name for _tid, name in state})
+        waits = sorted({name for _tid, name in state} - {"exited"})
         return Stop(f"every process of the run was waiting ({', '.join(waits)}) for another one, and nothing could "
                     "end the wait: it would never finish", limit="wall")
 
@@ -225,8 +225,11 @@ def _waits_forever(pid: int, tid: int) -> str | None:
     """The call thread `tid` waits in, if it is asleep in one that has no timeout; else None."""
     try:
         with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
-            if f.read(4096).rpartition(b")")[2].split()[0] != b"S":
-                return None  # running, stopped, traced, in the disk's hands, a zombie: not waiting for ever
+            state = f.read(4096).rpartition(b")")[2].split()[0]
+        if state == b"Z":
+            return "exited"  # ended, not reaped: it can wake nobody (a wait for it would have returned)
+        if state != b"S":
+            return None  # running, stopped, traced, in the disk's hands: not waiting for ever
         with open(f"/proc/{pid}/task/{tid}/syscall", "rb") as f:
             fields = f.read(512).split()
         nr, args = int(fields[0]), [int(a, 16) for a in fields[1:7]]

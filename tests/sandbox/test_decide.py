@@ -147,3 +147,32 @@ def test_a_run_with_an_alarm_is_left_to_wake_up() -> None:
 
     trace = sandboxed(ALARM, within=6.0, wall=5.0, stop=StopWhen([Deadlocked()]))
     assert trace.stopped is None and trace.exit_code == 0 and not trace.timed_out
+
+
+UNREAPED = """import multiprocessing, time
+
+def quick():
+    print("done early", flush=True)
+
+def stuck(q):
+    q.get()
+
+if __name__ == "__main__":
+    q = multiprocessing.Queue()
+    early = [multiprocessing.Process(target=quick) for _ in range(2)]
+    last = multiprocessing.Process(target=stuck, args=(q,))
+    for p in (*early, last):
+        p.start()
+    time.sleep(0.3)
+    last.join()  # the two that ended are never reaped: zombies, which wake nobody
+"""
+
+
+def test_processes_that_ended_unreaped_do_not_hide_a_deadlock() -> None:
+    from grader.sandbox.decide import Deadlocked
+
+    trace = sandboxed(UNREAPED, within=4.0, wall=8.0, stop=StopWhen([Deadlocked()]))
+    if trace.sandbox.get("pid_namespace", "no") == "no":
+        pytest.skip("needs a PID namespace of its own (bubblewrap)")
+    assert trace.timed_out and trace.stopped is not None and trace.wall_time < 3.0
+    assert "exited" not in trace.stopped
