@@ -385,6 +385,18 @@ def grader_scores(out: Path) -> dict[str, tuple[float, float]]:
     return {s["submission"]: (s["score"], s.get("seconds", 0.0)) for s in data["submissions"]}
 
 
+def grader_runs(out: Path, sid: str) -> list[tuple[str, float, str]]:
+    """(question/variant, wall seconds, how it ended) of every run of one submission."""
+    details = json.loads((out / "details" / f"{sid}.json").read_text())
+    runs = []
+    for q in details["questions"]:
+        for a in q["attempts"]:
+            for variant, t in a["runs"].items():
+                end = "stopped early" if t.get("stopped") else "timeout" if t.get("timed_out") else ""
+                runs.append((f"{q['id']}/{variant}", t["wall_time"], end))
+    return runs
+
+
 def nbgrader_scores(venv: Path, course: Path) -> dict[str, float]:
     code = ("from nbgrader.api import Gradebook\n"
             "import json\n"
@@ -453,10 +465,18 @@ def main() -> int:
         theirs = nbgrader_scores(venv, course)
         print("\nper notebook (grader: score /100 and seconds of its last -j "
               f"{jobs[-1]} run; nbgrader: autograded points /15):")
+        total_runs, run_seconds, graded_seconds = 0, 0.0, 0.0
         for student in STUDENTS:
             score, secs = ours.get(f"{student}.ipynb", (float("nan"), 0.0))
             points = theirs.get(student, float("nan"))
-            print(f"  {student:26} grader {score:6.2f} in {secs:5.2f} s   nbgrader {points:g}")
+            runs = grader_runs(work / f"out-j{jobs[-1]}", f"{student}.ipynb")
+            total_runs += len(runs)
+            run_seconds += sum(r[1] for r in runs)
+            graded_seconds += secs
+            shown = ", ".join(f"{name} {t:.2f}{' ' + end if end else ''}" for name, t, end in runs)
+            print(f"  {student:26} grader {score:6.2f} in {secs:5.2f} s   nbgrader {points:g}   runs: {shown}")
+        print(f"\ngrader, last -j {jobs[-1]} run: {total_runs} runs took {run_seconds:.1f} s of wall time "
+              f"(program and sandbox), of {graded_seconds:.1f} s spent grading the submissions")
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
