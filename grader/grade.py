@@ -21,9 +21,12 @@ code parts (`Program.attempt`), as `grader run --attempt` counts them.
 from __future__ import annotations
 
 import ast
+import contextlib
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -45,7 +48,7 @@ from grader.submission import Submission
 from grader.trace import Trace
 
 if TYPE_CHECKING:
-    from grader.sandbox.decide import StopRule
+    from grader.sandbox.decide import Live, Stop, StopRule
 
 Runner = Callable[..., Trace]  # grader.sandbox.run_program's signature
 MAX_ATTEMPTS = 50  # a safety bound only: the time budget decides how many attempts run
@@ -159,34 +162,72 @@ def unneeded(variant: str, question: Question, answer: Answer, source: str,
     verdicts = {v.check: v for v in run_checks(question, CheckContext(question, answer, source, assumed))}
     if variant == RESEED_VARIANT and default is not None:
         return all(verdicts[spec.id].status is not Status.PASSED for spec in checks)
-    for spec in checks:
-        v = verdicts[spec.id]
-        if v.status is not Status.SKIPPED:
+    specs = {c.id: c for c in question.checks}
+
+    def waits_for_a_run(check_id: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Not judged, or skipped because of a check not judged, for want of a run still to come."""
+        v = verdicts.get(check_id)
+        if v is None or check_id in seen:
             return False
-        # skipped for a check that could not be judged without a run still to come: not decided
-        if any(verdicts[dep].evidence.get("missing_runs") for dep in spec.requires if dep in verdicts):
-            return False
-    return True
+        if v.evidence.get("missing_runs"):
+            return True
+        return v.status is Status.SKIPPED and any(waits_for_a_run(dep, seen | {check_id})
+                                                 for dep in specs[check_id].requires)
+
+    return all(verdicts[spec.id].status is Status.SKIPPED and not waits_for_a_run(spec.id) for spec in checks)
+
+
+class _Unwanted:
+    """A stop rule that fires once the grader no longer needs the run (its event is set)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, live: Live) -> Stop | None:
+        from grader.sandbox.decide import Stop
+
+        return Stop("not needed: the default run decided the checks that read it") if self.event.is_set() else None
 
 
 def run_variants(program: Program, question: Question, variants: frozenset[str], runner: Runner,
                  answer: Answer | None = None) -> dict[str, Trace]:
-    """The runs the question's checks read, default first; a run whose readers are already decided
-    by the earlier runs is not made (`answer` given)."""
+    """The runs the question's checks read. With `answer` given, a run whose readers the default
+    run decides is not kept: the other runs start beside the default one (a run mostly waits for
+    its processes, and a program that sleeps costs no CPU), and one found unneeded when the default
+    run has ended is stopped and dropped, so it costs no more than what it ran until then."""
     from grader.sandbox import Limits
+    from grader.sandbox.decide import StopWhen
 
     limits = Limits(**question.limits.as_dict())
     why = question.limits.reasons()
     by_variant = readers(question)
-    traces: dict[str, Trace] = {}
-    for variant in run_order(variants):
-        if answer is not None and variant != DEFAULT_VARIANT and \
-                unneeded(variant, question, answer, program.source, traces):
-            continue
+    order = run_order(variants)
+
+    def run(variant: str, unwanted: threading.Event | None = None) -> Trace:
         method, offset = variant_run(variant)
+        stop = stop_rule(by_variant.get(variant, []))
         trace = runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
-                       stop=stop_rule(by_variant.get(variant, [])))
-        traces[variant] = replace(trace, limits_why=why) if why else trace
+                       stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
+        return replace(trace, limits_why=why) if why else trace
+
+    if answer is None or len(order) < 2 or order[0] != DEFAULT_VARIANT:
+        return {variant: run(variant) for variant in order}
+    unwanted = {variant: threading.Event() for variant in order[1:]}
+    with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
+        others = {variant: pool.submit(run, variant, unwanted[variant]) for variant in order[1:]}
+        try:
+            traces = {DEFAULT_VARIANT: run(DEFAULT_VARIANT)}
+            for variant in order[1:]:
+                if unneeded(variant, question, answer, program.source, traces):
+                    unwanted[variant].set()
+                    continue
+                traces[variant] = others[variant].result()
+        finally:
+            for event in unwanted.values():  # an error, Ctrl-C: nothing keeps running
+                event.set()
+            for future in others.values():
+                with contextlib.suppress(Exception):
+                    future.result()
     return traces
 
 

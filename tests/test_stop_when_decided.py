@@ -177,3 +177,35 @@ def test_a_hang_costs_the_auto_limit_and_the_message_says_why(tmp_path: Path) ->
     assert verdict.message.endswith(f"(Its time limit: 1 s, auto: 2 × the reference solution's "
                                     f"{stored.seconds['Q6']:.2f} s = {2 * stored.seconds['Q6']:.2f} s, "
                                     "raised to the 1 s floor.)")
+
+
+SLEEPS = """# Q6. Write a python program to create 4 processes, each process should print a different number
+import multiprocessing, time
+
+def worker(n):
+    time.sleep(2)
+    print(n)
+
+if __name__ == '__main__':
+    ps = [multiprocessing.Process(target=worker, args=(i,)) for i in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+"""
+
+
+def test_the_reseed_run_goes_beside_the_default_run(tmp_path: Path) -> None:
+    """A program that sleeps costs its sleep once, not once per run: the runs are made side by side."""
+    import time
+
+    student = tmp_path / "sleeps.py"
+    student.write_text(SLEEPS)
+    start = time.monotonic()
+    result = grade_submission(str(student), load_rubric(RUBRIC))
+    elapsed = time.monotonic() - start
+    q6 = result.question("Q6")
+    assert q6 is not None and q6.score.graded_score == q6.question.points
+    runs = q6.attempts[0].traces
+    assert set(runs) == {"default", "reseed"} and all(t.wall_time >= 2.0 for t in runs.values())
+    assert elapsed < sum(t.wall_time for t in runs.values()) - 1.0, (elapsed, [t.wall_time for t in runs.values()])
