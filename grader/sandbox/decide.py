@@ -140,7 +140,7 @@ class Deadlocked:
     process armed a timer (alarm, setitimer, timer_create, timerfd), or a waiting poll watches a
     descriptor that can fire by itself."""
 
-    QUIET = 0.3  # seconds without any activity before a look, and between the two looks that must agree
+    QUIET = 0.15  # seconds without any activity before a look, and between the two looks that must agree
 
     def __init__(self) -> None:
         self._activity: tuple[int, int, int] | None = None
