@@ -54,6 +54,7 @@ Runner = Callable[..., Trace]  # grader.sandbox.run_program's signature
 MAX_ATTEMPTS = 50  # a safety bound only: the time budget decides how many attempts run
 ATTEMPT_BUDGET = 3.0  # a question's runs may take this many times its wall-time limit in all
 RUN_SEED = 0  # every run of every submission is seeded alike, so re-grading gives the same record
+SPECULATE_AFTER = 0.5  # seconds of a default run after which the question's other runs start beside it
 
 
 @dataclass
@@ -191,10 +192,11 @@ class _Unwanted:
 
 def run_variants(program: Program, question: Question, variants: frozenset[str], runner: Runner,
                  answer: Answer | None = None) -> dict[str, Trace]:
-    """The runs the question's checks read. With `answer` given, a run whose readers the default
-    run decides is not kept: the other runs start beside the default one (a run mostly waits for
-    its processes, and a program that sleeps costs no CPU), and one found unneeded when the default
-    run has ended is stopped and dropped, so it costs no more than what it ran until then."""
+    """The runs the question's checks read, the default run first. With `answer` given, a run
+    whose readers the default run decides is not made (a skipped spawn_safe costs nothing). A
+    default run still going after SPECULATE_AFTER seconds (a program that sleeps or waits) has the
+    other runs start beside it; one of them found unneeded when the default run ends is stopped
+    and dropped, so it costs no more than what it ran until then."""
     from grader.sandbox import Limits
     from grader.sandbox.decide import StopWhen
 
@@ -212,17 +214,27 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
 
     if answer is None or len(order) < 2 or order[0] != DEFAULT_VARIANT:
         return {variant: run(variant) for variant in order}
+    default_done = threading.Event()
     unwanted = {variant: threading.Event() for variant in order[1:]}
+
+    def beside(variant: str) -> Trace | None:
+        if default_done.wait(SPECULATE_AFTER):
+            return None  # the default run ended first: whether this one is needed is known before it starts
+        return run(variant, unwanted[variant])
+
     with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
-        others = {variant: pool.submit(run, variant, unwanted[variant]) for variant in order[1:]}
+        others = {variant: pool.submit(beside, variant) for variant in order[1:]}
         try:
             traces = {DEFAULT_VARIANT: run(DEFAULT_VARIANT)}
+            default_done.set()
             for variant in order[1:]:
                 if unneeded(variant, question, answer, program.source, traces):
                     unwanted[variant].set()
                     continue
-                traces[variant] = others[variant].result()
+                early = others[variant].result()
+                traces[variant] = early if early is not None else run(variant)
         finally:
+            default_done.set()
             for event in unwanted.values():  # an error, Ctrl-C: nothing keeps running
                 event.set()
             for future in others.values():

@@ -209,3 +209,26 @@ def test_the_reseed_run_goes_beside_the_default_run(tmp_path: Path) -> None:
     runs = q6.attempts[0].traces
     assert set(runs) == {"default", "reseed"} and all(t.wall_time >= 2.0 for t in runs.values())
     assert elapsed < sum(t.wall_time for t in runs.values()) - 1.0, (elapsed, [t.wall_time for t in runs.values()])
+
+
+def test_a_skipped_spawn_safe_costs_nothing(tmp_path: Path) -> None:
+    """No spawn run is even started, unless the default run was still going when other runs may
+    start beside it (SPECULATE_AFTER): then it is stopped as soon as the default run decides."""
+    from grader import grade
+    from grader.sandbox import run_program
+
+    started: list[str | None] = []
+
+    def runner(*args: object, **kwargs: object) -> object:
+        started.append(kwargs.get("start_method"))  # type: ignore[arg-type]
+        return run_program(*args, **kwargs)  # type: ignore[arg-type]
+
+    student = tmp_path / "threads.py"
+    student.write_text(SUBMISSION.split("# Q5.")[0])  # Q3 with a thread: process_created fails
+    result = grade_submission(str(student), load_rubric(RUBRIC), runner=runner)
+    q3 = result.question("Q3")
+    assert q3 is not None and set(q3.attempts[0].traces) == {"default"}
+    default = q3.attempts[0].traces["default"]
+    assert started.count(None) == 1
+    if default.wall_time < grade.SPECULATE_AFTER - 0.1:
+        assert started == [None]
