@@ -412,8 +412,9 @@ class _Run:
         return self._record(main, watch, t0, out, err, timed_out, watchdog, survivors)
 
     def _decided(self, observer: kernel.Observer, out: PipeCapture, err: PipeCapture) -> bool:
-        """The caller's stop rule fired (its Stop is kept for the record)."""
-        if self.stop is None or observer.record is None:
+        """The caller's stop rule fired (its Stop is kept for the record). Once the main process
+        has ended the run is ending anyway: the rule is no longer asked."""
+        if self.stop is None or observer.record is None or observer.main_ended:
             return False
         self.stopped = self.stop(Live(observer.record, out.total, err.total, self.limits))
         return self.stopped is not None
