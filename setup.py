@@ -13,6 +13,6 @@ setup(
     # Package data lives here, not in pyproject.toml: setuptools lets pyproject's table replace this one.
     package_data={
         "grader": ["py.typed", "**/*.json", "**/*.yaml", "**/*.html", "**/*.j2", "**/*.css", "**/*.js"],
-        "grader.rubrics": ["*.yaml", "*.json", "*/*.yaml", "*/*.py", "*/*/*.py", "*/*/*.yaml"],
+        "grader.rubrics": ["*.yaml", "*.json", "*/*.yaml", "*/*.json", "*/*.py", "*/*/*.py", "*/*/*.yaml"],
     },
 )

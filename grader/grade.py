@@ -21,14 +21,19 @@ code parts (`Program.attempt`), as `grader run --attempt` counts them.
 from __future__ import annotations
 
 import ast
+import contextlib
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from grader.answers import Answer
 from grader.checks import CheckContext, Verdict, run_checks
-from grader.checks.context import variant_run
+from grader.checks.context import DEFAULT_VARIANT, RESEED_VARIANT, variant_run
+from grader.checks.verdict import Status
 from grader.errors import SubmissionError
 from grader.load import load
 from grader.locate import cells_named, locate, questions_from_rubric
@@ -42,10 +47,14 @@ from grader.sandbox.cancel import Cancelled
 from grader.submission import Submission
 from grader.trace import Trace
 
+if TYPE_CHECKING:
+    from grader.sandbox.decide import Live, Stop, StopRule
+
 Runner = Callable[..., Trace]  # grader.sandbox.run_program's signature
 MAX_ATTEMPTS = 50  # a safety bound only: the time budget decides how many attempts run
 ATTEMPT_BUDGET = 3.0  # a question's runs may take this many times its wall-time limit in all
 RUN_SEED = 0  # every run of every submission is seeded alike, so re-grading gives the same record
+SPECULATE_AFTER = 0.5  # seconds of a default run after which the question's other runs start beside it
 
 
 @dataclass
@@ -103,13 +112,157 @@ def programs_for(submission: Submission, answer: Answer, max_attempts: int = MAX
     return (attempts or programs)[:max_attempts]
 
 
-def run_variants(program: Program, question: Question, variants: frozenset[str], runner: Runner) -> dict[str, Trace]:
+# Checks whose verdict a child's failure to start decides: spawn_safe fails on it (and on a child's
+# crash), runs fails on any uncaught exception. A run read by these only may stop at that failure.
+DECIDED_BY_FAILED_START = frozenset({"spawn_safe", "runs"})
+
+
+def readers(question: Question) -> dict[str, list[CheckSpec]]:
+    """Run variant -> the question's checks that read it."""
+    from grader.rubric.load import check_variants
+
+    out: dict[str, list[CheckSpec]] = {}
+    for spec in question.checks:
+        for variant in check_variants(spec):
+            out.setdefault(variant, []).append(spec)
+    return out
+
+
+def stop_rule(variant_readers: Iterable[CheckSpec]) -> StopRule:
+    """When a run may end early: past its output limit and when nothing can happen in it any more
+    (always: every check then judges what it did until then, as at a limit), and at a child's
+    failure to start when that decides every check reading the run."""
+    from grader.sandbox.decide import ChildFailedToStart, Deadlocked, PastOutputCap, StopWhen
+
+    rules: list[StopRule] = [PastOutputCap(), Deadlocked()]
+    if all(spec.type in DECIDED_BY_FAILED_START for spec in variant_readers):
+        rules.append(ChildFailedToStart())
+    return StopWhen(rules)
+
+
+def run_order(variants: Iterable[str]) -> list[str]:
+    """The default run first: whether the others are needed depends on it."""
+    return sorted(variants, key=lambda v: (v != DEFAULT_VARIANT, v))
+
+
+def unneeded(variant: str, question: Question, answer: Answer, source: str,
+             traces: Mapping[str, Trace]) -> bool:
+    """Whether the checks reading `variant` are decided without it, from the runs made so far:
+    - every one of them is skipped, because a check it requires did not pass on those runs (a
+      skipped spawn_safe needs no spawn run);
+    - `reseed` (the default run again with another seed) can only turn a pass into a failure: when
+      none of its readers passes even if the reseed run showed exactly what the default run did,
+      it cannot change a verdict."""
+    checks = readers(question).get(variant, [])
+    if not checks:
+        return True
+    default = traces.get(DEFAULT_VARIANT)
+    assumed = dict(traces)
+    if variant == RESEED_VARIANT and default is not None:
+        assumed[variant] = default  # the most favourable reseed run: nothing changed
+    verdicts = {v.check: v for v in run_checks(question, CheckContext(question, answer, source, assumed))}
+    if variant == RESEED_VARIANT and default is not None:
+        return all(verdicts[spec.id].status is not Status.PASSED for spec in checks)
+    specs = {c.id: c for c in question.checks}
+
+    def waits_for_a_run(check_id: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Not judged, or skipped because of a check not judged, for want of a run still to come."""
+        v = verdicts.get(check_id)
+        if v is None or check_id in seen:
+            return False
+        if v.evidence.get("missing_runs"):
+            return True
+        return v.status is Status.SKIPPED and any(waits_for_a_run(dep, seen | {check_id})
+                                                 for dep in specs[check_id].requires)
+
+    return all(verdicts[spec.id].status is Status.SKIPPED and not waits_for_a_run(spec.id) for spec in checks)
+
+
+class _Unwanted:
+    """A stop rule that fires once the grader no longer needs the run (its event is set)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, live: Live) -> Stop | None:
+        from grader.sandbox.decide import Stop
+
+        return Stop("not needed: the default run decided the checks that read it") if self.event.is_set() else None
+
+
+def run_variants(program: Program, question: Question, variants: frozenset[str], runner: Runner,
+                 answer: Answer | None = None) -> dict[str, Trace]:
+    """The runs the question's checks read, the default run first. With `answer` given, a run
+    whose readers the default run decides is not made (a skipped spawn_safe costs nothing). A
+    default run still going after SPECULATE_AFTER seconds (a program that sleeps or waits) has the
+    other runs start beside it; one of them found unneeded when the default run ends is stopped
+    and dropped, so it costs no more than what it ran until then."""
     from grader.sandbox import Limits
+    from grader.sandbox.decide import StopWhen
 
     limits = Limits(**question.limits.as_dict())
-    runs = {variant: variant_run(variant) for variant in sorted(variants)}
-    return {variant: runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset)
-            for variant, (method, offset) in runs.items()}
+    why = question.limits.reasons()
+    by_variant = readers(question)
+    order = run_order(variants)
+
+    def run(variant: str, unwanted: threading.Event | None = None) -> Trace:
+        method, offset = variant_run(variant)
+        stop = stop_rule(by_variant.get(variant, []))
+        trace = runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
+                       stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
+        return replace(trace, limits_why=why) if why else trace
+
+    if answer is None or len(order) < 2 or order[0] != DEFAULT_VARIANT:
+        return {variant: run(variant) for variant in order}
+    default_done = threading.Event()
+    unwanted = {variant: threading.Event() for variant in order[1:]}
+
+    def beside(variant: str) -> Trace | None:
+        if default_done.wait(SPECULATE_AFTER):
+            return None  # the default run ended first: whether this one is needed is known before it starts
+        return run(variant, unwanted[variant])
+
+    with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
+        others = {variant: pool.submit(beside, variant) for variant in order[1:]}
+        try:
+            traces = {DEFAULT_VARIANT: run(DEFAULT_VARIANT)}
+            default_done.set()
+            for variant in order[1:]:
+                if unneeded(variant, question, answer, program.source, traces):
+                    unwanted[variant].set()
+                    continue
+                early = others[variant].result()
+                traces[variant] = early if early is not None else run(variant)
+        finally:
+            default_done.set()
+            for event in unwanted.values():  # an error, Ctrl-C: nothing keeps running
+                event.set()
+            for future in others.values():
+                with contextlib.suppress(Exception):
+                    future.result()
+    return traces
+
+
+def judge(question: Question, answer: Answer, source: str, traces: Mapping[str, Trace]) -> list[Verdict]:
+    """The question's verdicts over the runs made. A reseed run left out because it could not change
+    a verdict is judged as the most favourable one (the default run again): its readers' failures do
+    not depend on it. A verdict that read a run stopped early says so, and why."""
+    assumed = dict(traces)
+    if RESEED_VARIANT not in assumed and DEFAULT_VARIANT in assumed:
+        assumed[RESEED_VARIANT] = assumed[DEFAULT_VARIANT]
+    verdicts = run_checks(question, CheckContext(question, answer, source, assumed))
+    by_variant = readers(question)
+    notes: dict[str, str] = {}
+    for variant, trace in traces.items():
+        why = trace.limits_why.get("wall_time")
+        for spec in by_variant.get(variant, []):
+            if trace.stopped:
+                notes[spec.id] = f" (The {variant} run was stopped early: {trace.stopped}.)"
+            elif trace.timed_out and why:
+                notes[spec.id] = f" (Its time limit: {why}.)"
+    return [replace(v, message=v.message + notes[v.check])
+            if v.check in notes and v.status is not Status.SKIPPED and notes[v.check] not in v.message
+            else v for v in verdicts]
 
 
 def grade_question(submission: Submission, question: Question, answer: Answer, runner: Runner,
@@ -129,9 +282,9 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
     for program in programs:
         if attempts and spent >= budget:
             break  # the question's time budget is used: the attempts not run are shown as such
-        traces = run_variants(program, question, variants, runner)
+        traces = run_variants(program, question, variants, runner, answer)
         spent += sum(t.wall_time for t in traces.values())
-        verdicts = run_checks(question, CheckContext(question, answer, program.source, traces))
+        verdicts = judge(question, answer, program.source, traces)
         attempts.append(Attempt(program, traces, verdicts))
         if attempts[-1].points >= question.points:
             break
@@ -153,6 +306,10 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
 
         runner = run_program
     start = time.monotonic()
+    if rubric.auto_limits:  # `wall_time: auto` not resolved by the caller: stored times, else measured once
+        from grader.reftimes import resolve
+
+        rubric = resolve(rubric, runner=runner)
     name = name or path.rstrip("/").rsplit("/", 1)[-1]
     try:
         submission = load(path, encoding=encoding)

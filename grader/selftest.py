@@ -16,8 +16,10 @@ from typing import Any
 
 import yaml
 
+from grader import reftimes
 from grader.errors import RubricError
 from grader.grade import Result, grade_submission
+from grader.reftimes import ReferenceTimes
 from grader.rubric.model import Rubric
 
 STATUSES = ("failed", "skipped", "timeout")
@@ -71,18 +73,34 @@ def compare(result: Result, expected: dict[str, list[str]]) -> list[str]:
 
 
 def run_selftest(rubric: Rubric, *, wall_time: float | None = None,
-                 progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+                 progress: Callable[[Outcome], None] | None = None,
+                 measured: Callable[[ReferenceTimes, Path | None], None] | None = None) -> list[Outcome]:
+    """Grade the reference and every wrong variant. With `wall_time: auto` in the rubric, the
+    reference's grading (at the ceilings) is also its measurement: the times are stored
+    (grader.reftimes; `measured` is told where) and the wrong variants are graded with the limits
+    they give."""
     path = expected_file(rubric)
     data = _read_expected(path)
     folder = path.parent
     if wall_time is not None:
         rubric = replace(rubric, questions=tuple(
-            replace(q, limits=replace(q.limits, wall_time=wall_time)) for q in rubric.questions))
+            replace(q, limits=replace(q.limits, wall_time=wall_time, wall_time_auto=None)) for q in rubric.questions))
     cases: list[tuple[str, dict[str, list[str]]]] = [(data["reference"], {})]
     cases += [(v["file"], v) for v in data.get("variants", [])]
     outcomes = []
+    first: Result | None = None
+    if rubric.auto_limits:
+        measurement = reftimes.measure(rubric)
+        if measurement is not None:
+            times, first = measurement
+            where = reftimes.store(rubric, times)
+            reftimes.forget()
+            if measured is not None:
+                measured(times, where)
+        rubric = reftimes.apply(rubric, measurement[0] if measurement is not None else None)
     for file, expected in cases:
-        result = grade_submission(str(folder / file), rubric)
+        result = first if first is not None and file == data["reference"] else \
+            grade_submission(str(folder / file), rubric)
         outcome = Outcome(file, result, compare(result, expected) if result.error is None else [result.error])
         outcomes.append(outcome)
         if progress:

@@ -29,9 +29,14 @@ version             schema version of this record (`SCHEMA_VERSION`).
 exit_code           exit status of the main process as collected by the grader, or None if it was
                     killed by a signal.
 signal              name of the signal that ended the main process ("SIGKILL", "SIGXCPU"...), or None.
-timed_out           True when the wall-time limit ended the run.
+timed_out           True when the wall-time limit ended the run, or would have (a run stopped early
+                    because it could never finish: `stopped` says why).
+stopped             why the run was ended early, before any limit, because what it could still show
+                    no longer mattered ("a child process failed as it started (...)"; see
+                    grader.sandbox.decide), or None. A stop that stands for a limit also sets `limit`.
 limit               the limit that ended the run: "wall", "cpu", "memory", "file_size",
-                    "processes", or None when the program ended on its own.
+                    "processes", "output" (more than `limits.output` bytes written to a stream, when
+                    the run was asked to stop there), or None when the program ended on its own.
 limits_hit          every limit that was reached anywhere during the run, ended it or not
                     (also "output" when a stream was truncated and "events" when the recorder ran
                     out of room), sorted.
@@ -62,6 +67,8 @@ issues              `Issue` records: disagreements between claims and observatio
 observed            True when the kernel observer saw the whole run (no gap, no cap on processes
                     or writes); False means facts may be missing and claims were not trusted.
 limits              the limits the run used (field name -> value).
+limits_why          why a limit has its value, when the grader chose it (field name -> words, e.g.
+                    "wall_time": "auto: 6 × the reference solution's 0.19 s"); set by grader.grade.
 sandbox             how the run was isolated, for the TA: python, version, user, cgroup, observer.
 
 Process.kind is one of: "main", "process" (multiprocessing.Process), "pool_worker"
@@ -429,6 +436,8 @@ class Trace:
     limits: dict[str, float] = field(default_factory=dict)
     sandbox: dict[str, str] = field(default_factory=dict)
     observed: bool = True
+    stopped: str | None = None
+    limits_why: dict[str, str] = field(default_factory=dict)
     version: int = SCHEMA_VERSION
 
     # -- convenience for checks -------------------------------------------------------------
@@ -494,6 +503,7 @@ class Trace:
         out["stderr"] = self.stderr.to_json()
         out["limits"] = dict(self.limits)
         out["sandbox"] = dict(self.sandbox)
+        out["limits_why"] = dict(self.limits_why)
         for name in _NESTED:
             out[name] = [item.to_json() for item in getattr(self, name)]
         return out
@@ -513,6 +523,7 @@ class Trace:
         kwargs["stderr"] = Capture.from_json(data.get("stderr", {}))
         kwargs["limits"] = dict(data.get("limits", {}))
         kwargs["sandbox"] = dict(data.get("sandbox", {}))
+        kwargs["limits_why"] = dict(data.get("limits_why", {}))
         for name, item_cls in _NESTED.items():
             kwargs[name] = tuple(item_cls.from_json(item) for item in data.get(name, ()))  # type: ignore[attr-defined]
         return cls(**kwargs)
@@ -528,4 +539,4 @@ _NESTED: dict[str, type] = {
     "inputs": InputCall,
     "issues": Issue,
 }
-_OBJECTS = ("stdout", "stderr", "limits", "sandbox")
+_OBJECTS = ("stdout", "stderr", "limits", "sandbox", "limits_why")

@@ -77,6 +77,18 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from functools import partial
 
+    from grader.reftimes import resolve
+
+    if args.cluster:  # `wall_time: auto`: the stored times (the TA's machine may have no sandbox to measure with)
+        rubric = resolve(rubric, measure_if_missing=False, say=say)
+    else:
+        from grader.sandbox import preflight, run_program
+
+        protections = preflight(unsafe_no_sandbox=args.unsafe_no_sandbox)  # refuses before any student code runs
+        if protections["isolation"] == "none":
+            say("grader: WARNING: student code runs as root, unprotected (--unsafe-no-sandbox)")
+        runner = partial(run_program, unsafe_no_sandbox=args.unsafe_no_sandbox)
+        rubric = resolve(rubric, runner=runner, say=say)  # the stored times, else measured now, once
     digests = {e.id: batch.digest(e.path, rubric, overrides, e.id) for e in planned.entries}
     todo = [e for e in planned.entries if not (args.resume and batch.is_current(out, e, digests[e.id]))]
     if args.resume and len(todo) < len(planned.entries):
@@ -88,13 +100,6 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster:
         finished = _on_cluster(args, todo, digests, out, rubric, overrides, write)
     else:
-        from grader.sandbox import preflight, run_program
-
-        protections = preflight(unsafe_no_sandbox=args.unsafe_no_sandbox)  # refuses before any student code runs
-        if protections["isolation"] == "none":
-            say("grader: WARNING: student code runs as root, unprotected (--unsafe-no-sandbox)")
-        runner = partial(run_program, unsafe_no_sandbox=args.unsafe_no_sandbox)
-
         def grade(entry: batch.Entry) -> SubmissionOutcome:
             result = grade_submission(entry.path, rubric, overrides=overrides, encoding=args.encoding, runner=runner,
                                       mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -97,6 +98,7 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def run_test(args: argparse.Namespace) -> int:
+    from grader.reftimes import ReferenceTimes
     from grader.rubric import ensure_gradable, load_rubric
     from grader.selftest import Outcome, run_selftest
 
@@ -109,7 +111,12 @@ def run_test(args: argparse.Namespace) -> int:
         for problem in o.problems:
             print(f"       {problem}")
 
-    outcomes = run_selftest(rubric, wall_time=args.wall_time, progress=show)
+    def measured(times: ReferenceTimes, where: Path | None) -> None:
+        shown = ", ".join(f"{q} {s:.2f} s" for q, s in times.seconds.items())
+        print(f"reference run times (for wall_time: auto): {shown}; "
+              + (f"stored in {where}" if where is not None else "could not be stored"), flush=True)
+
+    outcomes = run_selftest(rubric, wall_time=args.wall_time, progress=show, measured=measured)
     bad = sum(1 for o in outcomes if not o.ok)
     print(f"{args.rubric}: {len(outcomes) - bad} of {len(outcomes)} solutions graded as expected")
     return 1 if bad else 0

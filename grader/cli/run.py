@@ -44,6 +44,10 @@ def run(args: argparse.Namespace) -> int:
     from grader.sandbox import Limits, format_trace, run_program
 
     rubric = load_rubric(rubric_arg(args.rubric))
+    if rubric.auto_limits and not args.wall_time:  # `wall_time: auto`: from the reference's stored times
+        from grader.reftimes import resolve
+
+        rubric = resolve(rubric)
     try:
         question = rubric.question(args.question)
     except KeyError:
@@ -62,8 +66,13 @@ def run(args: argparse.Namespace) -> int:
     limits = Limits(**question.limits.as_dict())
     if args.wall_time:
         limits = replace(limits, wall_time=args.wall_time)
+    from grader.grade import readers, stop_rule
+
+    variant = args.start_method if args.start_method in ("spawn", "forkserver") else "default"
     trace = run_program(program.source, limits=limits, start_method=args.start_method,
-                        unsafe_no_sandbox=args.unsafe_no_sandbox)
+                        unsafe_no_sandbox=args.unsafe_no_sandbox, stop=stop_rule(readers(question).get(variant, [])))
+    if not args.wall_time and question.limits.reasons():
+        trace = replace(trace, limits_why=question.limits.reasons())
     if args.json:
         json.dump({"submission": sub.name, "question": question.id, "answer": answer.to_json(sub),
                    "program": program.to_json(), "trace": trace.to_json()}, sys.stdout, indent=2)

@@ -206,9 +206,17 @@ def run_status(trace: Trace) -> tuple[str, bool]:
     """The run's ending in words, and whether it is bad news."""
     limit = trace.limit or ("wall" if trace.timed_out else None)
     if limit:
-        value = trace.limits.get({"wall": "wall_time", "cpu": "cpu_time"}.get(limit, limit))
+        name = {"wall": "wall_time", "cpu": "cpu_time"}.get(limit, limit)
+        value = trace.limits.get(name)
         at = f" ({value:g} s)" if isinstance(value, (int, float)) and limit in ("wall", "cpu") else ""
+        if name in trace.limits_why:  # a limit the grader chose: say how
+            at = f" ({trace.limits_why[name]})"
+        if trace.stopped:
+            return (f"Stopped early after {seconds(trace.wall_time)}, as if at its {limit} limit{at}: "
+                    f"{trace.stopped}"), True
         return f"Stopped: the {limit} limit{at} was reached after {seconds(trace.wall_time)}", True
+    if trace.stopped:
+        return f"Stopped early after {seconds(trace.wall_time)}, its outcome decided: {trace.stopped}", True
     if trace.signal:
         return f"Killed by {trace.signal} after {seconds(trace.wall_time)}", True
     if trace.exit_code:

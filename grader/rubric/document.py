@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
+from grader.rubric.problems import describe_value
 from grader.rubric.units import DURATION_PATTERN, SIZE_PATTERN, parse_duration, parse_size
 
 SUPPORTED_VERSION = 1
@@ -54,10 +55,54 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+AUTO_FACTOR, AUTO_FLOOR, AUTO_CEILING = 5.0, 5.0, 10.0  # `wall_time: auto`'s defaults (docs/rubrics.md)
+
+
+class AutoWallTimeDoc(Strict):
+    """`wall_time: auto` with its parameters: `factor` times the reference solution's wall time,
+    within [`floor`, `ceiling`]."""
+
+    factor: Annotated[float, Field(gt=0), BeforeValidator(lambda v: float(v) if type(v) is int else v)] = Field(
+        default=AUTO_FACTOR, description="the limit is this many times the reference solution's wall time")
+    floor: Duration = Field(default=AUTO_FLOOR, description="never less than this (covers honest slow answers "
+                                                            "and a loaded machine)")
+    ceiling: Duration = Field(default=AUTO_CEILING, description="never more than this")
+
+    @model_validator(mode="after")
+    def _floor_under_ceiling(self) -> AutoWallTimeDoc:
+        if self.floor > self.ceiling:
+            raise ValueError(f"floor ({self.floor:g} s) is above ceiling ({self.ceiling:g} s)")
+        return self
+
+
+def _wall_time(value: object) -> object:
+    """`auto` means auto with its defaults; a mapping is auto with parameters; else a duration."""
+    if value == "auto":
+        return AutoWallTimeDoc()
+    if isinstance(value, dict):
+        return AutoWallTimeDoc.model_validate(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError(f"expected seconds, a duration such as '10 s', or auto; got {describe_value(value)}")
+    seconds = parse_duration(value)
+    if isinstance(seconds, float) and not seconds > 0:
+        raise ValueError(f"must be greater than 0; got {describe_value(value)}")
+    return seconds
+
+
+WallTime = Annotated[float | AutoWallTimeDoc, BeforeValidator(_wall_time), WithJsonSchema({
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": DURATION_PATTERN},
+              {"const": "auto"}, AutoWallTimeDoc.model_json_schema(by_alias=True)],
+    "description": "seconds, a duration such as '10 s', or 'auto': a multiple of the reference solution's "
+                   f"measured time (default {AUTO_FACTOR:g} ×, at least {AUTO_FLOOR:g} s, at most "
+                   f"{AUTO_CEILING:g} s), or auto's parameters as a mapping {{factor, floor, ceiling}}",
+})]
+
+
 class LimitsDoc(Strict):
     """Resource limits for one run; the names are `grader.sandbox.Limits` fields."""
 
-    wall_time: Duration | None = Field(default=None, description="wall-clock seconds before the run is killed")
+    wall_time: WallTime | None = Field(default=None, description="wall-clock seconds before the run is killed, "
+                                                                 "or auto (from the reference solution)")
     cpu_time: Duration | None = Field(default=None, description="CPU seconds per process")
     memory: Size | None = Field(default=None, description="address space per process, bytes")
     max_processes: Annotated[int, Field(ge=1)] | None = Field(

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from grader.errors import RubricError
-from grader.rubric.model import CheckSpec, Limits, Messages, Question, QuestionType, Rubric, Scoring
+from grader.rubric.model import AutoWallTime, CheckSpec, Limits, Messages, Question, QuestionType, Rubric, Scoring
 
 if TYPE_CHECKING:  # parsing YAML needs these; grading with a cached rubric does not (start-up time)
     from grader.checks.registry import Registry
-    from grader.rubric.document import CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
+    from grader.rubric.document import AutoWallTimeDoc, CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
     from grader.rubric.problems import Problem
     from grader.rubric.yamlsource import YamlSource
 
@@ -107,7 +107,14 @@ def _version_problems(source: YamlSource, data: dict[str, Any]) -> list[Problem]
 
 
 def _limits(doc: LimitsDoc | None) -> Limits:
-    return Limits(**doc.model_dump()) if doc is not None else Limits()
+    if doc is None:
+        return Limits()
+    values = {name: getattr(doc, name) for name in type(doc).model_fields}
+    wall = values.get("wall_time")
+    if isinstance(wall, AutoWallTimeDoc):  # resolved from the reference's time (grader.reftimes)
+        values["wall_time"] = None
+        values["wall_time_auto"] = AutoWallTime(wall.factor, wall.floor, wall.ceiling)
+    return Limits(**values)
 
 
 def _build(doc: RubricDoc, source: YamlSource, registry: Registry) -> Rubric:

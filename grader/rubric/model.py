@@ -21,9 +21,42 @@ class QuestionType(str, Enum):
 
 
 @dataclass(frozen=True)
+class AutoWallTime:
+    """`wall_time: auto`: `factor` times the reference solution's measured wall time for the
+    question, never below `floor` nor above `ceiling` (seconds). `reference` is that measurement
+    (the slowest of the reference's runs of the question) once it is known (grader.reftimes)."""
+
+    factor: float = 5.0
+    floor: float = 5.0
+    ceiling: float = 10.0
+    reference: float | None = None
+
+    def value(self, reference: float) -> float:
+        return round(min(self.ceiling, max(self.floor, self.factor * reference)), 3)
+
+    def why(self) -> str:
+        """Which limit applied and why, in words: "auto: 5 × the reference solution's 0.19 s = 0.95 s,
+        raised to the 5 s floor"."""
+        if self.reference is None:
+            return "auto, the ceiling (the reference solution's time is not known: no reference solution beside " \
+                   "the rubric, or it could not be run)"
+        product = self.factor * self.reference
+        words = f"auto: {self.factor:g} × the reference solution's {self.reference:.2f} s"
+        if product < self.floor:
+            return f"{words} = {product:.2f} s, raised to the {self.floor:g} s floor"
+        if product > self.ceiling:
+            return f"{words} = {product:.2f} s, cut to the {self.ceiling:g} s ceiling"
+        return words
+
+
+@dataclass(frozen=True)
 class Limits:
     """Resource limits for one run. Field names and units match `grader.sandbox.Limits`:
-    seconds for times, bytes for sizes. `None` means "the sandbox's default"."""
+    seconds for times, bytes for sizes. `None` means "the sandbox's default".
+
+    `wall_time_auto` set means `wall_time: auto` (see AutoWallTime). Until the reference
+    solution's time is known `wall_time` is None (runs get the ceiling); `grader.reftimes.resolve`
+    sets it. A `wall_time` set by other means (a test, `--wall-time`) wins over `auto`."""
 
     wall_time: float | None = None
     cpu_time: float | None = None
@@ -31,15 +64,40 @@ class Limits:
     max_processes: int | None = None
     file_size: int | None = None
     output: int | None = None
+    wall_time_auto: AutoWallTime | None = None
 
     def over(self, defaults: Limits) -> Limits:
-        """These limits, falling back field by field on `defaults`."""
-        return Limits(**{f.name: getattr(self, f.name) if getattr(self, f.name) is not None
-                         else getattr(defaults, f.name) for f in fields(self)})
+        """These limits, falling back field by field on `defaults` (wall time and its `auto` as one)."""
+        merged = {f.name: getattr(self, f.name) if getattr(self, f.name) is not None
+                  else getattr(defaults, f.name) for f in fields(self)}
+        if self.wall_time is not None or self.wall_time_auto is not None:  # this level decided: fixed, or auto
+            merged["wall_time"], merged["wall_time_auto"] = self.wall_time, self.wall_time_auto
+        return Limits(**merged)
 
     def as_dict(self) -> dict[str, Any]:
-        """Only the limits that are set, ready for `grader.sandbox.Limits(**...)`."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        """Only the limits that are set, ready for `grader.sandbox.Limits(**...)` (an unresolved
+        `auto` gives its ceiling)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if getattr(self, f.name) is not None and f.name != "wall_time_auto"}
+        if self.unresolved and self.wall_time_auto is not None:
+            out["wall_time"] = self.wall_time_auto.ceiling
+        return out
+
+    def reasons(self) -> dict[str, str]:
+        """Limit name -> why it has its value, for a limit the grader chose (`auto`)."""
+        auto = self.wall_time_auto
+        if auto is None:
+            return {}
+        if self.wall_time is None:
+            return {"wall_time": f"{auto.ceiling:g} s, {auto.why()}"}
+        if auto.reference is not None and self.wall_time == auto.value(auto.reference):
+            return {"wall_time": f"{self.wall_time:g} s, {auto.why()}"}
+        return {}
+
+    @property
+    def unresolved(self) -> bool:
+        """`wall_time: auto` whose reference time is not known yet (nor replaced by a fixed time)."""
+        return self.wall_time_auto is not None and self.wall_time is None
 
 
 @dataclass(frozen=True)
@@ -116,6 +174,11 @@ class Rubric:
             if q.id == question_id:
                 return q
         raise KeyError(f"rubric {self.id} has no question {question_id!r}")
+
+    @property
+    def auto_limits(self) -> bool:
+        """Some question's wall time is `auto` and not measured yet (grader.reftimes.resolve)."""
+        return any(q.limits.unresolved for q in self.questions)
 
     def to_json(self) -> dict[str, Any]:
         """The rubric's identity as results.json records it."""

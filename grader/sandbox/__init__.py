@@ -14,6 +14,7 @@ See docs/sandbox.md for how it works and why.
 
 from __future__ import annotations
 
+from grader.sandbox.decide import StopRule
 from grader.sandbox.format import format_trace
 from grader.sandbox.limits import Limits
 from grader.sandbox.runner import START_METHODS, Options, preflight, run, student_python
@@ -31,6 +32,7 @@ def run_program(
     filename: str = "answer.py",
     python: str | None = None,
     unsafe_no_sandbox: bool = False,
+    stop: StopRule | None = None,
 ) -> Trace:
     """Run `source` as the `__main__` script `filename` and return the record of the run.
 
@@ -44,6 +46,8 @@ def run_program(
                   own, whose prefix and site-packages are bound read-only into the sandbox).
     unsafe_no_sandbox  a root grader that can isolate the program neither with namespaces nor with
                   a uid of its own runs it as root instead of refusing (grader.errors.UnsafeToRun).
+    stop          a rule (grader.sandbox.decide) that may end the run early once what it could still
+                  show no longer matters; `trace.stopped` then says why.
     """
     return run(source, limits=limits, start_method=start_method, seed=seed, filename=filename, python=python,
-               options=Options(unsafe_no_sandbox=unsafe_no_sandbox))
+               options=Options(unsafe_no_sandbox=unsafe_no_sandbox), stop=stop)

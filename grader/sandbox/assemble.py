@@ -14,6 +14,7 @@ import signal
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from grader.sandbox.decide import Stop
 from grader.sandbox.events import Event
 from grader.sandbox.kernel import KernelFacts, KProcess, KWait
 from grader.sandbox.limits import Limits
@@ -58,6 +59,7 @@ class Facts:
     start_method_requested: str | None
     sandbox: dict[str, str]
     grader_pid: int = field(default_factory=os.getpid)
+    stopped: Stop | None = None  # the caller's stop rule ended the run early (grader.sandbox.decide)
 
 
 def _r(t: float | None) -> float | None:
@@ -500,16 +502,22 @@ def assemble(f: Facts) -> Trace:
 
     # -- how the run ended --------------------------------------------------------------------------
     main = next((p for p in processes if p.kind == "main"), None)
-    if f.timed_out:
+    # a run stopped because it could only have ended at its wall-time limit (grader.sandbox.decide)
+    timed_out = f.timed_out or (f.stopped is not None and f.stopped.limit == "wall")
+    if timed_out:
         limit_end: str | None = "wall"
     elif f.watchdog:
         limit_end = f.watchdog
+    elif f.stopped is not None and f.stopped.limit:
+        limit_end = f.stopped.limit
     else:
         limit_end = main.limit if main is not None else None
-    if f.timed_out:
+    if timed_out:
         limits_hit.add("wall")
     if f.watchdog:
         limits_hit.add(f.watchdog)
+    if limit_end:
+        limits_hit.add(limit_end)
     if f.cgroup_hit_max:
         limits_hit.add("processes")
 
@@ -520,7 +528,7 @@ def assemble(f: Facts) -> Trace:
         main_code, main_signal = _decode(f.main_status)
         main_end = f.main_end - t0
     return Trace(
-        exit_code=main_code, signal=main_signal, timed_out=f.timed_out, limit=limit_end,
+        exit_code=main_code, signal=main_signal, timed_out=timed_out, limit=limit_end,
         limits_hit=tuple(sorted(limits_hit)), wall_time=round(max(0.0, main_end), 6),
         cpu_time=round(f.cpu_time, 6), stdout=f.stdout, stderr=f.stderr, processes=tuple(processes),
         pools=tuple(pool_records), threads=tuple(thread_records), lines=tuple(line_records),
@@ -528,6 +536,7 @@ def assemble(f: Facts) -> Trace:
         start_method=_start_method(col.claims.get(ids(k.main) or 0), col.pstart, ids(k.main) or 0),
         start_method_requested=f.start_method_requested, seed=f.seed, issues=tuple(issues[:MAX_RECORDS]),
         limits=f.limits.to_json(), sandbox=dict(f.sandbox), observed=k.complete,
+        stopped=f.stopped.reason if f.stopped is not None and not f.timed_out else None,
     )
 
 

@@ -16,6 +16,8 @@ def _t(value: float | None) -> str:
 
 def _ending(trace: Trace) -> str:
     limits = trace.limits
+    if trace.stopped:
+        return f"stopped early: {trace.stopped}"
     if trace.timed_out:
         return f"killed at the wall-time limit ({limits.get('wall_time', '?')} s)"
     if trace.limit:
@@ -93,6 +95,8 @@ def format_trace(trace: Trace) -> str:
     add(f"  wall {trace.wall_time:.3f} s, cpu {trace.cpu_time:.3f} s, start method {method}, seed {trace.seed}")
     if trace.limits_hit:
         add(f"  limits reached: {', '.join(trace.limits_hit)}")
+    for name, why in trace.limits_why.items():
+        add(f"  {name.replace('_', ' ')} limit: {why}")
     sb = trace.sandbox
     if sb:
         add(f"  sandbox: python {sb.get('python_version', '?')} as {sb.get('user', '?')}; "

@@ -40,8 +40,12 @@ from functools import lru_cache
 from pathlib import Path
 
 VERSION = 1
+# timers that wake a process up from outside its own code (alarm's SIGALRM, a timerfd): rare, and
+# only noted (`KernelRecord.timers`), so that a run whose processes all wait is known to be able
+# to wake up by itself (grader.sandbox.decide)
+TIMER_SYSCALLS = ("alarm", "setitimer", "timer_create", "timerfd_create")
 SYSCALLS = ("clone", "clone3", "fork", "vfork", "execve", "execveat", "exit_group", "wait4", "waitid",
-            "write", "writev")
+            "write", "writev", *TIMER_SYSCALLS)
 # only needed to map pids when the program has a PID namespace of its own: getpid() names a task's
 # process, gettid() the task itself (every Python thread calls it as it starts), so a thread or
 # process gone before the grader read /proc is still matched with the clone() that made it
@@ -183,6 +187,7 @@ class KernelRecord:
         self.byte_caps: set[str] = set()  # caps on kept bytes: later bytes are counted, not kept
         self.gaps: list[str] = []
         self.byte_cap = 1 << 20
+        self.timers: set[str] = set()  # TIMER_SYSCALLS a process of the run called
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -308,6 +313,8 @@ class KernelRecord:
         elif name == b"gettid":
             if ret is not None and ret > 0:
                 self.inner_tid.setdefault(tid, ret)
+        elif name.decode() in TIMER_SYSCALLS:
+            self.timers.add(name.decode())
         elif name in (b"execve", b"execveat") and ret == 0:
             p = self._proc(tid)
             strings = _HEXSTR.findall(args)

@@ -36,6 +36,7 @@ from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, p
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
+from grader.sandbox.decide import Live, Stop, StopRule
 from grader.sandbox.limits import Limits
 from grader.sandbox.watch import Watch
 from grader.trace import Capture, Trace
@@ -72,7 +73,10 @@ def run(
     filename: str = "answer.py",
     python: str | None = None,
     options: Options = Options(),
+    stop: StopRule | None = None,
 ) -> Trace:
+    """`stop`: a rule consulted while the run goes on (grader.sandbox.decide); the first `Stop` it
+    returns ends the run early, and the Trace says why."""
     limits = limits if limits is not None else Limits()
     if not isinstance(limits, Limits):
         raise TypeError(f"limits must be a Limits, not {type(limits).__name__}")
@@ -87,7 +91,7 @@ def run(
     boot = bootdir.boot_dir(exe)
     isolation.make_subreaper()
     bw, lease = _protections(exe, boot, options)
-    the_run = _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw)
+    the_run = _Run(source, limits, start_method, seed, filename, exe, boot, lease, options, bw, stop)
     try:
         return the_run.go()
     finally:
@@ -167,7 +171,7 @@ def task_limit(limits: Limits) -> int:
 class _Run:
     def __init__(self, source: str, limits: Limits, start_method: str | None, seed: int, filename: str,
                  exe: str, boot: Path, lease: isolation.UidLease | None, options: Options,
-                 bw: bwrap.Bwrap | None) -> None:
+                 bw: bwrap.Bwrap | None, stop: StopRule | None = None) -> None:
         self.source, self.limits, self.start_method, self.seed = source, limits, start_method, seed
         self.filename, self.exe, self.boot, self.lease, self.options = filename, exe, boot, lease, options
         self.bw = bw
@@ -190,6 +194,8 @@ class _Run:
         self.clock = 0.0  # wall clock - monotonic clock, to read strace's times
         self.t_end = 0.0  # when the run ended and the kill began
         self.observer_ended = False  # strace ended by itself (its record is whole)
+        self.stop: StopRule | None = stop  # the caller's rule
+        self.stopped: Stop | None = None  # what it returned when it fired
 
     def go(self) -> Trace:
         rundir, slot_fd = _lease_rundir()
@@ -371,6 +377,8 @@ class _Run:
         try:
             while True:
                 observer.drain()
+                if self._decided(observer, out, err):
+                    break
                 now = time.monotonic()
                 if main.pidfd < 0:
                     main.reap()
@@ -418,6 +426,14 @@ class _Run:
         if cancel.requested():
             raise cancel.Cancelled("the grader is stopping")
         return self._record(main, watch, t0, out, err, timed_out, watchdog, survivors)
+
+    def _decided(self, observer: kernel.Observer, out: PipeCapture, err: PipeCapture) -> bool:
+        """The caller's stop rule fired (its Stop is kept for the record). Once the main process
+        has ended the run is ending anyway: the rule is no longer asked."""
+        if self.stop is None or observer.record is None or observer.main_ended:
+            return False
+        self.stopped = self.stop(Live(observer.record, out.total, err.total, self.limits))
+        return self.stopped is not None
 
     def _all_gone(self, main: _Main, watch: Watch) -> bool:
         if self.init_pidfd >= 0:
@@ -538,6 +554,7 @@ class _Run:
             files=files, files_not_listed=extra,
             cgroup_hit_max=self.cgroups.hit_max() if self.cgroups is not None else False, limits=self.limits,
             seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(facts),
+            stopped=self.stopped,
         ))
 
     def _describe(self, facts: kernel.KernelFacts) -> dict[str, str]:

@@ -124,7 +124,8 @@ def test_public_api_is_as_documented() -> None:
                                               "run_program", "student_python"]
     assert all(hasattr(grader.sandbox, name) for name in grader.sandbox.__all__)
     params = inspect.signature(run_program).parameters
-    assert list(params) == ["source", "limits", "start_method", "seed", "filename", "python", "unsafe_no_sandbox"]
-    assert [p.kind for p in params.values()][1:] == [inspect.Parameter.KEYWORD_ONLY] * 6
+    assert list(params) == ["source", "limits", "start_method", "seed", "filename", "python", "unsafe_no_sandbox",
+                            "stop"]
+    assert [p.kind for p in params.values()][1:] == [inspect.Parameter.KEYWORD_ONLY] * 7
     assert (params["seed"].default, params["filename"].default) == (0, "answer.py")
     assert grader.sandbox.START_METHODS == ("fork", "spawn", "forkserver")
