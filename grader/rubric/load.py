@@ -22,7 +22,7 @@ from grader.rubric.model import AutoWallTime, CheckSpec, Limits, Messages, Quest
 
 if TYPE_CHECKING:  # parsing YAML needs these; grading with a cached rubric does not (start-up time)
     from grader.checks.registry import Registry
-    from grader.rubric.document import AutoWallTimeDoc, CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
+    from grader.rubric.document import CheckDoc, LimitsDoc, QuestionDoc, RubricDoc
     from grader.rubric.problems import Problem
     from grader.rubric.yamlsource import YamlSource
 
@@ -107,6 +107,8 @@ def _version_problems(source: YamlSource, data: dict[str, Any]) -> list[Problem]
 
 
 def _limits(doc: LimitsDoc | None) -> Limits:
+    from grader.rubric.document import AutoWallTimeDoc
+
     if doc is None:
         return Limits()
     values = {name: getattr(doc, name) for name in type(doc).model_fields}
