@@ -39,7 +39,10 @@ class Reason:
 
 
 def hang_sentence(trace: Trace) -> str:
-    """The plain words for a run its wall-time limit stopped."""
+    """The plain words for a run its wall-time limit stopped, or that was stopped early because it
+    could never finish (every process waiting for another: grader.sandbox.decide)."""
+    if trace.stopped:
+        return f"The program would never finish: it was stopped after {trace.wall_time:.1f} s."
     return f"The program never finished: it was stopped after {_seconds(trace.limits.get('wall_time'))}."
 
 
