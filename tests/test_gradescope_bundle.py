@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grader import reftimes
 from grader.grade import grade_submission, outcome_of
 from grader.rubric.load import load_rubric
 from tests.conftest import RUBRIC, example
@@ -43,7 +44,8 @@ def test_the_bundle_grades_an_example_like_grade(tmp_path: Path) -> None:
     bundle = build(tmp_path, "--wheel", str(built_wheel()))
     with zipfile.ZipFile(bundle) as z:
         names = z.namelist()
-    assert sorted(names) == sorted(["setup.sh", "run_autograder", "rubric.yaml", built_wheel().name])
+    assert sorted(names) == sorted(["setup.sh", "run_autograder", "rubric.yaml", built_wheel().name,
+                                    "rubric/expected.yaml", "rubric/reference.py", "rubric/reference-times.json"])
     root = tmp_path / "autograder"
     source = unpack(bundle, root)
     setup = (source / "setup.sh").read_text(encoding="utf-8")
@@ -52,6 +54,9 @@ def test_the_bundle_grades_an_example_like_grade(tmp_path: Path) -> None:
         assert package in setup
     assert (source / "run_autograder").stat().st_mode & stat.S_IXUSR
     assert (source / "rubric.yaml").read_bytes() == RUBRIC.read_bytes()
+    # `wall_time: auto` there comes from the reference's stored times, not the ceiling nor a measurement
+    shipped = load_rubric(source / "rubric.yaml")
+    assert shipped.auto_limits and reftimes.load(shipped) == reftimes.load(load_rubric(RUBRIC)) is not None
 
     venv_with(source / built_wheel().name, root / "venv")  # setup.sh's venv, without apt
     submission = example("003")

@@ -9,6 +9,8 @@ The zip (Gradescope unpacks it into /autograder/source) holds:
     run_autograder    run per submission: grades /autograder/submission/ as one student's folder
                       and writes /autograder/results/results.json (grader/render/gradescope.py)
     rubric.yaml       the rubric, validated when the zip is built
+    rubric/           for `wall_time: auto`: the reference solution's stored times and what keys
+                      them (grader/reftimes.py), when they are current; else auto is its ceiling
     grader-*.whl      the grader
 
 `AUTOGRADER_ROOT` (default /autograder) moves the whole layout, and `GRADER_PYTHON` names the
@@ -31,9 +33,12 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from grader.rubric.model import Rubric
 
 APT_PACKAGES = ("python3", "python3-venv", "python3-pip", "bubblewrap", "strace")
 
@@ -111,6 +116,23 @@ def _add(bundle: zipfile.ZipFile, name: str, data: str | bytes, executable: bool
     bundle.writestr(info, data)
 
 
+def reference_times_files(rubric: Rubric) -> list[tuple[str, bytes]]:
+    """What `wall_time: auto` needs on Gradescope: the reference's stored times, and the reference
+    solution and expected.yaml that key them, laid out as rubric.yaml's own folder (`rubric/`).
+    Nothing without current stored times: every container would then grade the reference before
+    each submission, so `auto` means its ceiling there instead (the report says so)."""
+    from grader import reftimes
+
+    key = reftimes.keys(rubric) if rubric.auto_limits else None
+    times = reftimes.load(rubric, key) if key is not None else None
+    reference = reftimes.reference_of(rubric)
+    if times is None or reference is None or not reference.is_file():
+        return []
+    expected = f"version: 1\nreference: {reference.name}\n"  # only what the times are keyed by
+    return [("rubric/expected.yaml", expected.encode()), (f"rubric/{reference.name}", reference.read_bytes()),
+            (f"rubric/{reftimes.FILE}", (json.dumps(times.to_json(), indent=1) + "\n").encode())]
+
+
 def run(args: argparse.Namespace) -> int:
     from grader import __version__
     from grader.cli.common import rubric_arg
@@ -129,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
             _add(bundle, "setup.sh", SETUP_SH.format(apt=" ".join(APT_PACKAGES), wheel=wheel.name), executable=True)
             _add(bundle, "run_autograder", RUN_AUTOGRADER, executable=True)
             _add(bundle, "rubric.yaml", rubric_path.read_bytes())
+            for name, data in reference_times_files(rubric):
+                _add(bundle, name, data)
             _add(bundle, wheel.name, wheel.read_bytes())
         partial.replace(out)
     print(f"wrote {out}: grades with {rubric.id} ({rubric.max_score:g} points), grader {__version__} ({wheel.name})")
