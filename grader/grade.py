@@ -293,13 +293,30 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
     return QuestionResult(question, answer, score, attempts, best)
 
 
+def grade_questions(submission: Submission, pairs: list[tuple[Question, Answer]], runner: Runner, max_attempts: int,
+                    parallel: int = 1) -> list[QuestionResult]:
+    """Every question graded, in rubric order; up to `parallel` at a time. Each question's runs are
+    sandboxed on their own, so grading them side by side changes when they run, not what they show
+    (verdicts do not depend on load: docs/sandbox.md)."""
+    busy = [k for k, (q, a) in enumerate(pairs) if variants_needed(q) and a.code_parts()]
+    if parallel <= 1 or len(busy) < 2:
+        return [grade_question(submission, q, a, runner, max_attempts) for q, a in pairs]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(parallel, len(busy)), thread_name_prefix="grader-question") as pool:
+        futures = [pool.submit(grade_question, submission, q, a, runner, max_attempts) for q, a in pairs]
+        return [f.result() for f in futures]
+
+
 def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None = None, runner: Runner | None = None,
                      encoding: str | None = None, max_attempts: int = MAX_ATTEMPTS,
-                     mapping: Mapping[str, AnswerRef] | None = None, name: str | None = None) -> Result:
+                     mapping: Mapping[str, AnswerRef] | None = None, name: str | None = None,
+                     parallel: int = 1) -> Result:
     """Grade one submission file or folder. Never raises for a bad submission.
 
     `mapping` is a TA's answer locations for this submission (from the overrides file); `name`
-    its id in the batch (default: the file or folder name).
+    its id in the batch (default: the file or folder name); `parallel` how many of its questions
+    may be graded at once (a self-check on an idle machine; a batch already fills the cores).
     """
     if runner is None:
         from grader.sandbox import run_program
@@ -319,8 +336,8 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
     try:
         chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
         answers = locate(submission, questions_from_rubric(rubric), chosen)
-        results = [grade_question(submission, q, a, runner, max_attempts)
-                   for q, a in zip(rubric.questions, answers, strict=True)]
+        results = grade_questions(submission, list(zip(rubric.questions, answers, strict=True)), runner,
+                                  max_attempts, parallel)
     except Cancelled:
         raise  # the batch is stopping (Ctrl-C): not this submission's error
     except Exception as exc:  # a grader bug (or a sandbox failure) on one submission must not stop the batch

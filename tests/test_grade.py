@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -13,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from grader.grade import grade_submission
+from grader.grade import grade_submission, outcome_of
 from grader.rubric import load_rubric
-from tests.conftest import EXAMPLES, LABELS, RUBRIC, labelled_file
+from tests.conftest import EXAMPLES, LABELS, RUBRIC, example, labelled_file
 
 pytestmark = pytest.mark.slow
 WALL = 5  # seconds: seed 000's Q3 sleeps 3 s; seed 001's Q6 blocks forever and must time out
@@ -279,3 +280,31 @@ def test_a_grading_error_is_the_submissions_row_but_ctrl_c_stops_the_batch() -> 
     assert result.name == "000_a54be7d6b3609d4a.txt" and result.score.error
     with pytest.raises(Cancelled):
         grade_submission(path, rubric, runner=stopping)
+
+
+@pytest.mark.slow
+def test_questions_graded_side_by_side_give_the_same_outcome(tmp_path: Path) -> None:
+    """`parallel` (a self-check's cores) overlaps the questions' runs and changes nothing else."""
+    from grader.sandbox import run_program
+
+    spans: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    def runner(*args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        trace = run_program(*args, **kwargs)
+        with lock:
+            spans.append((start, time.monotonic()))
+        return trace
+
+    rubric = load_rubric(RUBRIC)
+    one = outcome_of(grade_submission(str(example("002")), rubric, runner=runner), rubric).summary().to_json()
+    serial, spans[:] = list(spans), []
+    two = outcome_of(grade_submission(str(example("002")), rubric, runner=runner, parallel=2),
+                     rubric).summary().to_json()
+    overlaps = lambda runs: sum(1 for i, a in enumerate(runs) for b in runs[i + 1:]  # noqa: E731
+                                if a[0] < b[1] and b[0] < a[1])
+    assert overlaps(spans) > overlaps(serial)  # questions' runs side by side, not one after the other
+    assert len(spans) == len(serial)  # the same runs were made
+    strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731
+    assert strip(two) == strip(one) and 0 < one["score"] < 100

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Mapping
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
     # The grader mostly waits while the student's programs run: make the page ready meanwhile.
     page = threading.Thread(target=prepare_page, name="grader-check-page", daemon=True)
     page.start()
-    result = grade_submission(str(args.path), rubric, runner=runner)
+    # one student, one machine: the questions share its cores (a batch's `-j` does this across students)
+    result = grade_submission(str(args.path), rubric, runner=runner, parallel=usable_cpus())
     page.join()
     outcome = outcome_of(result, rubric)
     student = outcome.student_view()
@@ -88,6 +90,13 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
     if args.min_score is not None and student.score < args.min_score:
         return 1
     return 0
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
 
 _page_ready = threading.Lock()
