@@ -9,6 +9,7 @@ import pytest
 from grader.grade import Result, grade_submission
 from grader.rubric import load_rubric
 from tests.conftest import RUBRIC
+from tests.sandbox.test_decide import DEADLOCK as QUEUE_NOBODY_FILLS
 
 pytestmark = pytest.mark.slow
 
@@ -104,20 +105,8 @@ def test_the_limit_says_where_it_came_from(graded: Result) -> None:
     assert why.startswith(f"{trace.limits['wall_time']:g} s, auto: 5 × the reference solution's ")
 
 
-DEADLOCK = """# Q6. Write a python program to create 4 processes, each process should print a different number
-import multiprocessing
-
-def worker(q):
-    print(q.get())  # nobody ever puts anything
-
-if __name__ == '__main__':
-    q = multiprocessing.Queue()
-    ps = [multiprocessing.Process(target=worker, args=(q,)) for i in range(4)]
-    for p in ps:
-        p.start()
-    for p in ps:
-        p.join()
-"""
+DEADLOCK = ("# Q6. Write a python program to create 4 processes, each process should print a different number\n"
+            + QUEUE_NOBODY_FILLS)
 HANGS = DEADLOCK.replace("print(q.get())  # nobody ever puts anything", "while True:\n        time.sleep(0.05)")
 HANGS = HANGS.replace("import multiprocessing", "import multiprocessing, time")
 
