@@ -45,7 +45,7 @@ from grader.rubric.overrides import AnswerRef, Overrides
 from grader.rubric.scoring import QuestionScore, SubmissionScore, score_question, score_submission
 from grader.sandbox.cancel import Cancelled
 from grader.submission import Submission
-from grader.trace import Trace
+from grader.trace import Issue, Trace
 
 if TYPE_CHECKING:
     from grader.sandbox.decide import Live, Stop, StopRule
@@ -208,8 +208,13 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     def run(variant: str, unwanted: threading.Event | None = None) -> Trace:
         method, offset = variant_run(variant)
         stop = stop_rule(by_variant.get(variant, []))
-        trace = runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
-                       stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
+        def once() -> Trace:
+            return runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
+                          stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
+
+        trace = once()
+        if not trace.observed and not (unwanted is not None and unwanted.is_set()):
+            trace = observed_again(trace, once)
         return replace(trace, limits_why=why) if why else trace
 
     if answer is None or len(order) < 2 or order[0] != DEFAULT_VARIANT:
@@ -241,6 +246,18 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
                 with contextlib.suppress(Exception):
                     future.result()
     return traces
+
+
+def observed_again(first: Trace, run: Callable[[], Trace]) -> Trace:
+    """A run the grader could not observe whole (a gap in strace's record) is made once more: a gap
+    never turns into trust, nor into a failure the student did not cause when a second look is
+    whole. At most one more run, so a program that makes gaps on purpose costs two runs, and its
+    checks then fail and say why (grader.checks.behaviour.gap)."""
+    gaps = "; ".join(i.detail for i in first.issues if i.kind == "observation_gap") or "unknown"
+    second = run()
+    note = Issue("observation_gap_rerun", f"the first run was not observed whole ({gaps}), so it was run again"
+                 + ("" if second.observed else ", and the second run was not observed whole either"))
+    return replace(second, issues=(*second.issues, note))
 
 
 def judge(question: Question, answer: Answer, source: str, traces: Mapping[str, Trace]) -> list[Verdict]:

@@ -308,3 +308,46 @@ def test_questions_graded_side_by_side_give_the_same_outcome(tmp_path: Path) -> 
     assert len(spans) == len(serial)  # the same runs were made
     strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731
     assert strip(two) == strip(one) and 0 < one["score"] < 100
+
+
+def _with_gap(trace: Any) -> Any:
+    """What a run looks like when strace's record has a gap (it cannot be made to happen on demand)."""
+    from dataclasses import replace as swap
+
+    from grader.trace import Issue
+
+    return swap(trace, observed=False, issues=(*trace.issues, Issue("observation_gap", "strace's record was cut")))
+
+
+@pytest.mark.slow
+def test_a_run_not_observed_whole_is_made_again_once() -> None:
+    from grader.sandbox import run_program
+
+    calls: list[str] = []
+
+    def first_has_a_gap(source: str, **kwargs: Any) -> Any:
+        calls.append(source)
+        trace = run_program(source, **kwargs)
+        return _with_gap(trace) if calls.count(source) == 1 else trace
+
+    def always_gaps(source: str, **kwargs: Any) -> Any:
+        calls.append(source)
+        return _with_gap(run_program(source, **kwargs))
+
+    rubric = load_rubric(RUBRIC)
+    plain = outcome_of(grade_submission(str(example("003")), rubric), rubric)
+    again = outcome_of(grade_submission(str(example("003")), rubric, runner=first_has_a_gap), rubric)
+    assert again.summary().to_json()["score"] == plain.summary().to_json()["score"] == plain.score
+    q3 = again.question("Q3")
+    assert q3 is not None
+    default = q3.attempts[0].runs["default"]
+    assert default.observed and [i.kind for i in default.issues].count("observation_gap_rerun") == 1
+
+    calls.clear()
+    gaps = outcome_of(grade_submission(str(example("003")), rubric, runner=always_gaps), rubric)
+    assert all(calls.count(s) % 2 == 0 for s in calls)  # every run made twice, never more
+    q3 = gaps.question("Q3")
+    assert q3 is not None
+    created = next(c for c in q3.checks if c.type == "process_created")
+    assert created.status == "failed" and "could not observe the whole run" in created.message
+    assert gaps.score < plain.score
