@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,17 @@ def test_each_example_as_grade_scores_it(tmp_path: Path) -> None:
             mark = "PASS" if q["score"] >= q["max_score"] else "FAIL"
             assert f"{mark} {q['id']}  {number(q['score'])} / {number(q['max_score'])}  " in out, (name, q["id"], out)
         assert (tmp_path / "c" / "report" / f"{name}.html").is_file()
+
+
+def test_questions_go_side_by_side_only_on_free_cores() -> None:
+    """A loaded machine (every core busy) gets one question at a time: time limits are wall time."""
+    from grader.cli.check import usable_cpus
+
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(len(os.sched_getaffinity(0)))]
+    try:
+        time.sleep(0.5)
+        assert usable_cpus() == 1
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
     # The grader mostly waits while the student's programs run: make the page ready meanwhile.
     page = threading.Thread(target=prepare_page, name="grader-check-page", daemon=True)
     page.start()
-    # one student, one machine: the questions share its cores (a batch's `-j` does this across students)
+    # one student, one machine: the questions share its free cores (a batch's `-j` does this across students)
     result = grade_submission(str(args.path), rubric, runner=runner, parallel=usable_cpus())
     page.join()
     outcome = outcome_of(result, rubric)
@@ -93,10 +93,36 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
 
 
 def usable_cpus() -> int:
+    """The cores free now, for grading questions side by side (1 on a busy machine): the cores this
+    process may use, less the other processes running at this moment. Time limits are wall time,
+    so a grader must not crowd a loaded machine with runs of its own (several checks at once, a
+    batch beside it): there it grades one question at a time, as before."""
     try:
-        return len(os.sched_getaffinity(0))
+        cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
-        return os.cpu_count() or 1
+        return 1
+    try:
+        with open("/proc/stat", "rb") as stat:
+            running = next(int(line.split()[1]) for line in stat if line.startswith(b"procs_running "))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return 1
+    return max(1, min(cpus, cpus - (running - _own_running())))
+
+
+def _own_running() -> int:
+    """This process's threads running now (the page being prepared beside it is not load)."""
+    count = 0
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return 1
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as stat:
+                count += stat.read().rpartition(b")")[2].split()[0] == b"R"
+        except (OSError, IndexError):
+            continue
+    return max(count, 1)
 
 
 _page_ready = threading.Lock()
