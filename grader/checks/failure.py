@@ -41,8 +41,8 @@ class Reason:
 def hang_sentence(trace: Trace) -> str:
     """The plain words for a run its wall-time limit stopped, or that was stopped early because it
     could never finish (every process waiting for another: grader.sandbox.decide)."""
-    if trace.stopped:
-        return f"The program would never finish: it was stopped after {trace.wall_time:.1f} s."
+    if trace.stopped:  # (no elapsed time: messages go into results.json, which must not depend on timing)
+        return "The program would never finish: it was stopped before its time limit."
     return f"The program never finished: it was stopped after {_seconds(trace.limits.get('wall_time'))}."
 
 
