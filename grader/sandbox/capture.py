@@ -14,6 +14,17 @@ _F_SETPIPE_SZ = 1031
 _CHUNK = 1 << 20
 
 
+def read_some(fd: int, size: int = _CHUNK) -> bytes | None:
+    """What a non-blocking fd holds now, up to `size` bytes: None when nothing is there yet, b""
+    when it is closed (end of file, or an error: either way nothing more will come)."""
+    try:
+        return os.read(fd, size)
+    except BlockingIOError:
+        return None
+    except OSError:
+        return b""
+
+
 class PipeCapture:
     def __init__(self, fd: int, cap: int) -> None:
         self.fd = fd
@@ -28,12 +39,8 @@ class PipeCapture:
     def drain(self) -> None:
         """Read everything available now (non-blocking)."""
         while not self.closed:
-            try:
-                data = os.read(self.fd, _CHUNK)
-            except BlockingIOError:
-                return
-            except OSError:
-                self.closed = True
+            data = read_some(self.fd)
+            if data is None:
                 return
             if not data:
                 self.closed = True

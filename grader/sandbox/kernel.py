@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from grader.sandbox.capture import read_some
+
 VERSION = 1
 # timers that wake a process up from outside its own code (alarm's SIGALRM, a timerfd): rare, and
 # only noted (`KernelRecord.timers`), so that a run whose processes all wait is known to be able
@@ -543,12 +545,8 @@ class Observer:
         grader's memory."""
         end = self.bytes + budget
         while not self.closed and self.bytes < end:
-            try:
-                data = os.read(self.fd, 1 << 20)
-            except BlockingIOError:
-                return
-            except OSError:
-                self.closed = True
+            data = read_some(self.fd)
+            if data is None:
                 return
             if not data:
                 self.closed = True
