@@ -19,7 +19,7 @@ import yaml
 from grader import reftimes
 from grader.errors import RubricError
 from grader.grade import Result, grade_submission
-from grader.reftimes import ReferenceTimes
+from grader.reftimes import ReferenceTimes, expected_file
 from grader.rubric.model import Rubric
 
 STATUSES = ("failed", "skipped", "timeout")
@@ -34,11 +34,6 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return not self.problems and self.result.error is None
-
-
-def expected_file(rubric: Rubric) -> Path:
-    path = Path(rubric.path)
-    return path.parent / path.stem / "expected.yaml"
 
 
 def _read_expected(path: Path) -> dict[str, Any]:

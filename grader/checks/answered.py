@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING
 
 from grader.checks.context import CheckContext
-from grader.checks.registry import Params, register
+from grader.checks.registry import register
 from grader.checks.text import without_question, words
 from grader.checks.verdict import Verdict
 
-Accept = Literal["prose", "code"]
-_BOTH: tuple[Accept, ...] = ("prose", "code")
-
-
-class AnsweredParams(Params):
-    min_words: int = Field(default=5, ge=0, description="prose with fewer words (not counting a copied question) "
-                                                "is not an answer")
-    accept: list[Accept] = Field(
-        default_factory=lambda: list(_BOTH), min_length=1,
-        description="what counts as an answer: written prose, code, or either")
+if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
+    from grader.checks.params import AnsweredParams
 
 
 def prose_words(ctx: CheckContext) -> list[str]:
@@ -28,7 +18,7 @@ def prose_words(ctx: CheckContext) -> list[str]:
     return without_question(words(ctx.answer.prose_text()), ctx.question.text)
 
 
-@register("answered", params=AnsweredParams)
+@register("answered", params="AnsweredParams")
 def answered(ctx: CheckContext, params: AnsweredParams) -> Verdict:
     """The question has an answer: prose (markdown, comments or string literals) of at least
     `min_words` words, or code."""

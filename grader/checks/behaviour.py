@@ -13,9 +13,7 @@ stopped (a worker blocked forever may still have printed its numbers), and say i
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from grader.checks.context import DEFAULT_VARIANT, CheckContext
 from grader.checks.failure import (
@@ -28,41 +26,20 @@ from grader.checks.failure import (
     sentence,
     uncaught,
 )
-from grader.checks.registry import Params, register
+from grader.checks.registry import register
 from grader.checks.verdict import Status, Verdict
+from grader.rubric.model import ParamValues
 from grader.trace import Process, Trace
+
+if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
+    from grader.checks.params import ConcurrentParams, PoolUsedParams, ProcessCreatedParams, RunsParams, SpawnSafeParams
 
 DEFAULT_RUN = frozenset({DEFAULT_VARIANT})
 Stream = Literal["stdout", "stderr", "log"]
 ALL_STREAMS: list[Stream] = ["stdout", "stderr", "log"]
 MP_KINDS = ("process", "pool_worker", "executor_worker")
-
-
-class RunsParams(Params):
-    exit_codes: list[int] = Field(default_factory=lambda: [0], min_length=1,
-                                  description="exit statuses that count as completing")
-
-
-class ProcessCreatedParams(Params):
-    n: int = Field(default=1, ge=1, description="child processes that must be started")
-    process_class: bool = Field(default=False, description="they must be started with multiprocessing.Process "
-                                                           "(not a Pool or executor)")
-
-
-class PoolUsedParams(Params):
-    min_tasks: int = Field(default=1, ge=1, description="tasks that must run in the pool's worker processes")
-    executor: bool = Field(default=True, description="a concurrent.futures ProcessPoolExecutor counts as a pool")
-
-
-class ConcurrentParams(Params):
-    n: int = Field(default=2, ge=2, description="child processes that must be alive at the same time")
-
-
-class SpawnSafeParams(Params):
-    start_method: Literal["spawn", "forkserver"] = Field(
-        default="spawn", description="start method of the re-run (also the name of its run variant)")
-    checks: list[str] | None = Field(default=None, description="ids of this question's checks that must still pass "
-                                                               "in the re-run; default: its behaviour checks")
+# RunsParams(), read alike without importing pydantic (a test keeps the two equal)
+RUNS_DEFAULTS = cast("RunsParams", ParamValues({"exit_codes": [0]}))
 
 
 # -- shared readings of a Trace -------------------------------------------------------------------
@@ -118,7 +95,7 @@ def _where(trace: Trace) -> dict[str, Any]:
 
 # -- the checks -------------------------------------------------------------------------------------
 
-@register("runs", params=RunsParams, variants=DEFAULT_RUN, judges_stop=True)
+@register("runs", params="RunsParams", variants=DEFAULT_RUN, judges_stop=True)
 def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
     """The program completes within its limits without an uncaught exception (in any of its
     processes, threads or pool tasks), and exits with one of `exit_codes`."""
@@ -167,7 +144,7 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
     return Verdict.passed("The program ran to completion.", evidence)
 
 
-@register("process_created", params=ProcessCreatedParams, variants=DEFAULT_RUN)
+@register("process_created", params="ProcessCreatedParams", variants=DEFAULT_RUN)
 def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
     """At least `n` child OS processes were started through multiprocessing (with
     `process_class`, through multiprocessing.Process) and their target code ran in a
@@ -201,7 +178,7 @@ def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
                           f"{stopped_note(trace)}", evidence)
 
 
-@register("pool_used", params=PoolUsedParams, variants=DEFAULT_RUN)
+@register("pool_used", params="PoolUsedParams", variants=DEFAULT_RUN)
 def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
     """A multiprocessing Pool (or, with `executor`, a ProcessPoolExecutor) was created and at
     least `min_tasks` tasks really executed in its worker processes."""
@@ -280,7 +257,7 @@ def _forkserver_children(trace: Trace, procs: list[Process]) -> list[Process]:
     return [p for p in procs if p.ppid in helpers]
 
 
-@register("concurrent", params=ConcurrentParams, variants=DEFAULT_RUN)
+@register("concurrent", params="ConcurrentParams", variants=DEFAULT_RUN)
 def concurrent(ctx: CheckContext, params: ConcurrentParams) -> Verdict:
     """At least `n` child processes ran at the same time: the program started them all before it
     waited for any of them (not started and joined, or busy-waited on, one by one)."""
@@ -315,7 +292,7 @@ def concurrent(ctx: CheckContext, params: ConcurrentParams) -> Verdict:
                           f"same time; {params.n} expected.{stopped_note(trace)}", evidence)
 
 
-@register("spawn_safe", params=SpawnSafeParams, variants=lambda p: frozenset({p.start_method}),
+@register("spawn_safe", params="SpawnSafeParams", variants=lambda p: frozenset({p.start_method}),
           judges_stop=True)
 def spawn_safe(ctx: CheckContext, params: SpawnSafeParams) -> Verdict:
     """Re-run under the spawn start method (or `start_method`), the answer still completes and
@@ -347,10 +324,10 @@ def spawn_safe(ctx: CheckContext, params: SpawnSafeParams) -> Verdict:
         return Verdict.failed(f"Under {method}, a child process failed as it started: {sentence(str(why))}{guard}",
                               evidence)
     rerun = replace(ctx, traces={DEFAULT_VARIANT: trace})  # the other checks read the re-run as theirs
-    completed = runs(rerun, RunsParams())
+    completed = runs(rerun, RUNS_DEFAULTS)
     evidence["completes"] = completed.message
     if completed.status is not Status.PASSED:
-        if default is not None and runs(ctx, RunsParams()).status is not Status.PASSED:
+        if default is not None and runs(ctx, RUNS_DEFAULTS).status is not Status.PASSED:
             # It fails with the default start method too: say so rather than blame the start method.
             evidence[FAILS_BY_DEFAULT_TOO] = True
             return Verdict.failed(f"It does not complete with the default start method either: {completed.message}",

@@ -3,51 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
-
-from pydantic import AfterValidator, Field, model_validator
+from typing import TYPE_CHECKING
 
 from grader.checks.context import CheckContext
-from grader.checks.registry import Params, register
+from grader.checks.registry import register
 from grader.checks.text import Phrase, clean, without_question, words
 from grader.checks.verdict import Verdict
 
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return value
-
-
-class Concept(Params):
-    name: str = Field(min_length=1, description="the idea, as the student's feedback names it")
-    phrases: list[Annotated[str, Field(min_length=1)]] = Field(
-        default_factory=list,
-        description="words or phrases that express it (any one suffices); 'word*' matches a prefix, "
-                    "'...' up to three other words")
-    patterns: list[Annotated[str, AfterValidator(_regex)]] = Field(
-        default_factory=list, description="regular expressions searched in the lower-cased text")
-    weight: float = Field(default=1.0, gt=0, description="its share of the credit, relative to the others")
-
-    @model_validator(mode="after")
-    def _something_to_match(self) -> Concept:
-        if not self.phrases and not self.patterns:
-            raise ValueError(f"concept {self.name!r} needs at least one phrase or pattern")
-        return self
-
-
-class ConceptsParams(Params):
-    concepts: list[Concept] = Field(min_length=1, description="the key ideas")
-    full_credit_at: float = Field(default=1.0, gt=0, le=1, description="share of the concepts' weight that earns "
-                                                               "full points; less earns proportionally")
-    pass_at: float = Field(default=0.5, ge=0, le=1, description="credit (0..1) from which the check counts as passed")
-    review_below: float = Field(default=0.5, ge=0, le=1, description="a real answer earning less credit than this "
-                                                             "is flagged for a TA to read")
-    min_words: int = Field(default=15, ge=0, description="an answer with at least this many words is a real answer: "
-                                                 "below review_below it is flagged, never silently zeroed")
-    read_code_comments: bool = Field(default=False, description="also read the comments of the answer's code")
+if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
+    from grader.checks.params import Concept, ConceptsParams
 
 
 def _answer_text(ctx: CheckContext, params: ConceptsParams) -> str:
@@ -61,7 +25,7 @@ def _comments(code: str) -> str:
     return "\n".join(line.split("#", 1)[1] for line in code.splitlines() if "#" in line)
 
 
-@register("concepts", params=ConceptsParams)
+@register("concepts", params="ConceptsParams")
 def concepts(ctx: CheckContext, params: ConceptsParams) -> Verdict:
     """Coverage of the question's key ideas in the written answer. Each concept is a group of
     synonymous words, phrases or regular expressions; credit is the covered share of the

@@ -10,34 +10,15 @@ whole stream, never as a child's.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING
 
-from pydantic import AfterValidator, Field
-
-from grader.checks.context import DEFAULT_VARIANT, CheckContext
-from grader.checks.registry import Params, register
+from grader.checks.context import CheckContext
+from grader.checks.registry import register
 from grader.checks.verdict import Verdict
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
+    from grader.checks.params import OutputMatchesParams
     from grader.trace import Line, Trace
-
-
-def _regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return value
-
-
-class OutputMatchesParams(Params):
-    pattern: Annotated[str, AfterValidator(_regex)] = Field(
-        description="regular expression searched in each line (Python syntax)")
-    stream: Literal["stdout", "stderr", "log", "all"] = Field(default="stdout", description="which output to search")
-    children_only: bool = Field(default=False, description="only lines written by child processes")
-    min_count: int = Field(default=1, ge=1, description="lines that must match")
-    ignore_case: bool = Field(default=False, description="match regardless of upper and lower case")
-    variant: str = Field(default=DEFAULT_VARIANT, description="which run's output ('default', 'spawn')")
 
 
 def matching_lines(trace: Trace, params: OutputMatchesParams) -> list[Line]:
@@ -49,7 +30,7 @@ def matching_lines(trace: Trace, params: OutputMatchesParams) -> list[Line]:
             and regex.search(line.text)]
 
 
-@register("output_matches", params=OutputMatchesParams, variants=lambda p: frozenset({p.variant}))
+@register("output_matches", params="OutputMatchesParams", variants=lambda p: frozenset({p.variant}))
 def output_matches(ctx: CheckContext, params: OutputMatchesParams) -> Verdict:
     """At least `min_count` lines of the run's output (stdout, stderr, logging, or all; optionally
     only child processes' lines) match the regular expression `pattern`."""

@@ -1,9 +1,11 @@
 """The check registry: every check type by name, with its parameter model and run variants.
 
 A check type is one function `(ctx: CheckContext, params: P) -> Verdict` whose docstring says
-what it verifies (shown by `grader checks`), registered with a pydantic parameter model `P`:
+what it verifies (shown by `grader checks`), registered with a pydantic parameter model: the
+class, or for the built-in types its name in grader.checks.params, imported on first use (grading
+reads parameters by attribute only and needs no pydantic: a self-check's start-up):
 
-    @register("concepts", params=ConceptsParams)
+    @register("concepts", params="ConceptsParams")
     def concepts(ctx: CheckContext, params: ConceptsParams) -> Verdict:
         '''Coverage of the key ideas ...'''
 
@@ -23,36 +25,55 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from grader.checks.context import CheckContext
 from grader.checks.verdict import Verdict
 
-P = TypeVar("P", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from grader.checks.params import NoParams as NoParams
+    from grader.checks.params import Params as Params
+    from grader.rubric.model import ParamValues
+
 CheckFunction = Callable[[CheckContext, Any], Verdict]
+F = TypeVar("F", bound=Callable[..., Verdict])
 Variants = frozenset[str] | Callable[[Any], frozenset[str]]
+ParamsRef = type["BaseModel"] | str  # the model, or its class name in grader.checks.params
 
 
-class Params(BaseModel):
-    """Base of every check type's parameter model: unknown keys are errors, values strict."""
+def __getattr__(name: str) -> Any:
+    """`Params` and `NoParams` live in grader.checks.params (pydantic), imported on first use."""
+    if name in ("Params", "NoParams"):
+        from grader.checks import params
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+        return getattr(params, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class NoParams(Params):
-    """A check type that takes no parameters."""
+def _model(ref: ParamsRef) -> type[BaseModel]:
+    if isinstance(ref, str):
+        from grader.checks import params
+
+        model: type[BaseModel] = getattr(params, ref)
+        return model
+    return ref
 
 
 @dataclass(frozen=True)
 class CheckType:
     name: str
-    params: type[BaseModel]
+    params_ref: ParamsRef
     function: CheckFunction | None  # None: declared, not implemented yet
     variants: Variants
     doc: str
     judges_stop: bool = False  # it judges a run that never finished or raised itself (runs, spawn_safe)
+
+    @property
+    def params(self) -> type[BaseModel]:
+        """The parameter model (pydantic): to validate a rubric's `params`, or to describe them."""
+        return _model(self.params_ref)
 
     @property
     def implemented(self) -> bool:
@@ -62,7 +83,7 @@ class CheckType:
     def summary(self) -> str:
         return self.doc.strip().split("\n\n")[0].replace("\n", " ") if self.doc else ""
 
-    def variants_for(self, params: BaseModel) -> frozenset[str]:
+    def variants_for(self, params: BaseModel | ParamValues) -> frozenset[str]:
         """The run variants this check needs with these parameters."""
         return self.variants(params) if callable(self.variants) else self.variants
 
@@ -71,28 +92,28 @@ class Registry:
     def __init__(self) -> None:
         self._types: dict[str, CheckType] = {}
 
-    def register(self, name: str, *, params: type[P], variants: Variants = frozenset(), judges_stop: bool = False
-                 ) -> Callable[[Callable[[CheckContext, P], Verdict]], Callable[[CheckContext, P], Verdict]]:
+    def register(self, name: str, *, params: ParamsRef, variants: Variants = frozenset(), judges_stop: bool = False
+                 ) -> Callable[[F], F]:
         """Decorator: register `function` as check type `name` (replacing a declaration).
 
         A check reading runs is judged by the check runner's rule for a run that never finished
         or stopped on an uncaught exception (grader.checks.runner) unless `judges_stop` says the
         check states and scores that itself."""
 
-        def add(function: Callable[[CheckContext, P], Verdict]) -> Callable[[CheckContext, P], Verdict]:
+        def add(function: F) -> F:
             existing = self._types.get(name)
             if existing is not None and existing.implemented:
                 raise ValueError(f"check type {name!r} is already registered")
-            if existing is not None and existing.params is not params:
+            if existing is not None and existing.params_ref != params and existing.params is not _model(params):
                 raise ValueError(f"check type {name!r} was declared with {existing.params.__name__}, "
-                                 f"implemented with {params.__name__}")
+                                 f"implemented with {_model(params).__name__}")
             doc = inspect.getdoc(function) or (existing.doc if existing else "")
             self._types[name] = CheckType(name, params, function, variants, doc, judges_stop)
             return function
 
         return add
 
-    def declare(self, name: str, *, params: type[BaseModel], variants: Variants, doc: str) -> None:
+    def declare(self, name: str, *, params: ParamsRef, variants: Variants, doc: str) -> None:
         """Announce a check type's name and parameters before its function exists."""
         if name in self._types:
             raise ValueError(f"check type {name!r} is already registered")

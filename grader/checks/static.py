@@ -9,9 +9,7 @@ syntax error in the message.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from grader.checks.context import CheckContext
 from grader.checks.pycode import (
@@ -23,8 +21,11 @@ from grader.checks.pycode import (
     main_guard_status,
     parse_lenient,
 )
-from grader.checks.registry import NoParams, Params, register
+from grader.checks.registry import register
 from grader.checks.verdict import Verdict
+
+if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
+    from grader.checks.params import CallsParams, ImportsParams, NoParams
 
 _GUARD = 'if __name__ == "__main__":'
 
@@ -43,7 +44,7 @@ def _describe(f: GuardFinding) -> str:
     return f"line {f.site.line}: {what}(...){via}"
 
 
-@register("main_guard", params=NoParams)
+@register("main_guard", params="NoParams")
 def main_guard(ctx: CheckContext, params: NoParams) -> Verdict:
     """Process creation (multiprocessing Process(...).start(), Pool(...), Manager(),
     ProcessPoolExecutor(...)) happens only under `if __name__ == "__main__":`, directly or in
@@ -77,13 +78,7 @@ def main_guard(ctx: CheckContext, params: NoParams) -> Verdict:
     return Verdict.passed(f"Processes are created only under `{_GUARD}`.", evidence)
 
 
-class ImportsParams(Params):
-    modules: list[Annotated[str, Field(min_length=1)]] = Field(
-        min_length=1, description="module names, e.g. 'multiprocessing' or 'concurrent.futures'")
-    require: Literal["all", "any"] = Field(default="all", description="all of the modules, or any one of them")
-
-
-@register("imports", params=ImportsParams)
+@register("imports", params="ImportsParams")
 def imports(ctx: CheckContext, params: ImportsParams) -> Verdict:
     """The code imports the given modules (`import m`, `import m as x`, `from m import y`, or a
     submodule of m)."""
@@ -100,14 +95,7 @@ def imports(ctx: CheckContext, params: ImportsParams) -> Verdict:
     return Verdict.failed(f"The code does not import {wanted}.", evidence)
 
 
-class CallsParams(Params):
-    calls: list[Annotated[str, Field(min_length=1)]] = Field(
-        min_length=1, description="what must be called: 'multiprocessing.Process', 'Pool.map' (a Pool's "
-                                  "map method), or 'map' (any map); more qualified is stricter")
-    require: Literal["all", "any"] = Field(default="all", description="all of the calls, or any one of them")
-
-
-@register("calls", params=CallsParams)
+@register("calls", params="CallsParams")
 def calls(ctx: CheckContext, params: CallsParams) -> Verdict:
     """The code calls the given functions or methods, resolved through imports and simple
     variable tracking: `with mp.Pool() as p: p.map(...)` calls `multiprocessing.Pool.map`."""

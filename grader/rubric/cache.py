@@ -2,7 +2,8 @@
 
     load_rubric_cached(path) -> Rubric      the same Rubric as `load_rubric(path)`
 
-The cache file is a pickle of the validated Rubric, named by a hash of the rubric file's bytes,
+The cache file is a pickle of the validated Rubric, its checks' parameters as plain values
+(`ParamValues`: loading it imports no pydantic and validates nothing again), named by a hash of the rubric file's bytes,
 the grader's version, the Python version and the size and mtime of the modules that decide how a
 rubric parses (an edited check type invalidates it). It lives in `$XDG_CACHE_HOME/grader/rubrics/`
 (default `~/.cache/grader/rubrics/`; `GRADER_CACHE_DIR` replaces `$XDG_CACHE_HOME/grader`;
@@ -11,8 +12,8 @@ Jinja's compiled templates (`grader check` renders one page per process).
 
 Unpickling runs code, so a cache file is read only if it and its folder belong to the current
 user and nobody else may write them (no group or other write bit, not a symlink); anything else,
-or any error at all, falls back silently to parsing the file. Platforms without POSIX owners
-(Windows) do not use the cache.
+any error at all, or a value not shaped as this version writes it, falls back silently to parsing
+the file. Platforms without POSIX owners (Windows) do not use the cache.
 """
 
 from __future__ import annotations
@@ -28,9 +29,9 @@ from pathlib import Path
 
 from grader import __version__
 from grader.rubric.load import load_rubric, read_text
-from grader.rubric.model import Rubric
+from grader.rubric.model import ParamValues, Rubric
 
-FORMAT = 1  # bump when what is pickled changes shape
+FORMAT = 2  # bump when what is pickled changes shape (2: parameters as ParamValues)
 
 
 def cache_root() -> Path | None:
@@ -99,7 +100,20 @@ def _read(folder: Path, key: str) -> Rubric | None:
         if not stat.S_ISREG(st.st_mode) or not _private(st):
             return None
         value = pickle.load(fh)  # trusted: a private file we wrote
-    return value if isinstance(value, Rubric) else None
+    return value if _well_formed(value) else None
+
+
+def _well_formed(value: object) -> bool:
+    """A Rubric as `_write` stores it (every check's parameters plain values)."""
+    return isinstance(value, Rubric) and all(isinstance(c.params, ParamValues) for q in value.questions
+                                             for c in q.checks)
+
+
+def plain(rubric: Rubric) -> Rubric:
+    """The rubric with its checks' parameters as ParamValues (what the cache stores)."""
+    return replace(rubric, questions=tuple(
+        replace(q, checks=tuple(replace(c, params=ParamValues.of(c.params)) for c in q.checks))
+        for q in rubric.questions))
 
 
 def _write(folder: Path, key: str, rubric: Rubric) -> None:
@@ -110,7 +124,7 @@ def _write(folder: Path, key: str, rubric: Rubric) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
     try:
         with os.fdopen(fd, "wb") as fh:
-            pickle.dump(rubric, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(plain(rubric), fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, folder / f"{key}.pickle")
     except BaseException:
         with contextlib.suppress(OSError):

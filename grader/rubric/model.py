@@ -2,17 +2,22 @@
 
 Built only by `grader.rubric.load` after every problem was ruled out, so code that receives a
 `Rubric` never re-checks it: check ids are unique, `requires` point at earlier-or-later checks
-of the same question without cycles, points add up, and each `CheckSpec.params` is an
-instance of its check type's parameter model.
+of the same question without cycles, points add up, and each `CheckSpec.params` holds values
+its check type's parameter model validated: the model itself, or (in a rubric from the cache of
+parsed rubrics) the same values as `ParamValues`, which check functions read alike.
+
+No pydantic here: grading with a cached rubric must not import it (a self-check's start-up).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 
 class QuestionType(str, Enum):
@@ -116,12 +121,68 @@ class Messages:
     failed: str | None = None
 
 
+class ParamValues:
+    """A check's validated parameters as plain read-only attributes (`params.n`), as check functions
+    read them: what a cached rubric holds in place of the pydantic model, so that loading and
+    grading with it imports no pydantic. Made from a validated model by `of` (nested models become
+    ParamValues, lists stay lists); equal when the values are."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_values", dict(values))
+
+    @classmethod
+    def of(cls, model: BaseModel | ParamValues) -> ParamValues:
+        """The values of a validated parameter model (its fields, as the check reads them)."""
+        if isinstance(model, ParamValues):
+            return model
+        from pydantic import BaseModel
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, BaseModel):
+                return cls({name: plain(getattr(value, name)) for name in type(value).model_fields})
+            if isinstance(value, list):
+                return [plain(v) for v in value]
+            if isinstance(value, tuple):
+                return tuple(plain(v) for v in value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            return value
+
+        out = plain(model)
+        assert isinstance(out, ParamValues)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_values":  # not a parameter (copy, pickle, an unset slot)
+            raise AttributeError(name)
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(f"no parameter {name!r}") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("check parameters are read-only")
+
+    def __reduce__(self) -> tuple[type[ParamValues], tuple[dict[str, Any]]]:
+        return ParamValues, (self._values,)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ParamValues) and self._values == other._values
+
+    __hash__ = None  # type: ignore[assignment]  # holds lists, like the models it stands for
+
+    def __repr__(self) -> str:
+        return f"ParamValues({self._values!r})"
+
+
 @dataclass(frozen=True)
 class CheckSpec:
     id: str
     type: str
     points: float
-    params: BaseModel  # an instance of the check type's parameter model
+    params: BaseModel | ParamValues  # what the check type's parameter model validated
     messages: Messages = Messages()
     hidden: bool = False
     requires: tuple[str, ...] = ()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from grader.checks import Status
-from grader.checks.answered import AnsweredParams, answered
+from grader.checks.answered import answered
+from grader.checks.params import AnsweredParams
 from tests.checks.helpers import context, question
 
 

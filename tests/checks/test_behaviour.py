@@ -9,11 +9,6 @@ import pytest
 from grader.answers import Answer, AnswerPart, PartKind
 from grader.checks import CheckContext, Status, Verdict
 from grader.checks.behaviour import (
-    ConcurrentParams,
-    PoolUsedParams,
-    ProcessCreatedParams,
-    RunsParams,
-    SpawnSafeParams,
     concurrent,
     pool_used,
     process_created,
@@ -21,11 +16,18 @@ from grader.checks.behaviour import (
     spawn_safe,
 )
 from grader.checks.numbers import (
-    DistinctNumbersParams,
-    OneNumberPerProcessParams,
     distinct_numbers,
     numbers_in,
     one_number_per_process,
+)
+from grader.checks.params import (
+    ConcurrentParams,
+    DistinctNumbersParams,
+    OneNumberPerProcessParams,
+    PoolUsedParams,
+    ProcessCreatedParams,
+    RunsParams,
+    SpawnSafeParams,
 )
 from grader.rubric import load_rubric
 from grader.trace import ExceptionInfo, Issue, Line, Pool, Process, Task, Thread, Trace

@@ -6,7 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from grader.checks import Status
-from grader.checks.concepts import ConceptsParams, concepts
+from grader.checks.concepts import concepts
+from grader.checks.params import ConceptsParams
 from tests.checks.helpers import context
 
 PARAMS = ConceptsParams.model_validate({

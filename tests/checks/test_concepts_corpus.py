@@ -20,7 +20,8 @@ import pytest
 
 from grader.answers import Answer, AnswerPart, PartKind
 from grader.checks import CheckContext
-from grader.checks.concepts import ConceptsParams, concepts
+from grader.checks.concepts import concepts
+from grader.checks.params import ConceptsParams
 from grader.rubric import load_rubric
 from tests.conftest import LABELS, RUBRIC, labelled_file
 

@@ -7,8 +7,9 @@ from dataclasses import replace
 
 from grader.answers import Answer, AnswerPart, PartKind
 from grader.checks import CheckContext, Status, run_checks
-from grader.checks.behaviour import PoolUsedParams, RunsParams, pool_used, runs
+from grader.checks.behaviour import pool_used, runs
 from grader.checks.failure import first_paragraph, last_traceback, line_of, reason
+from grader.checks.params import PoolUsedParams, RunsParams
 from grader.rubric import load_rubric
 from grader.rubric.model import Question, Scoring
 from grader.trace import ExceptionInfo, Line, Pool, Process, Trace

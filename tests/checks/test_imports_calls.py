@@ -7,8 +7,9 @@ import textwrap
 import pytest
 
 from grader.checks import Status
+from grader.checks.params import CallsParams, ImportsParams
 from grader.checks.pycode import Code, calls_match, parse_lenient
-from grader.checks.static import CallsParams, ImportsParams, calls, imports
+from grader.checks.static import calls, imports
 from tests.checks.helpers import code_context
 
 

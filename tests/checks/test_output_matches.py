@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from grader.checks import Status
-from grader.checks.output import OutputMatchesParams, output_matches
+from grader.checks.output import output_matches
+from grader.checks.params import OutputMatchesParams
 from grader.trace import Line, Process, Trace
 from tests.checks.helpers import context, question
 

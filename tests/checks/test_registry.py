@@ -85,3 +85,18 @@ def test_static_checks_need_no_run_and_behaviour_checks_do() -> None:
 def _minimal(name: str) -> object:
     return {"concepts": {"concepts": [{"name": "a", "phrases": ["a"]}]}, "imports": {"modules": ["os"]},
             "calls": {"calls": ["print"]}}.get(name, {})
+
+
+def test_the_built_in_defaults_of_runs_are_its_models() -> None:
+    """spawn_safe judges completion with `runs`' defaults, kept as plain values (no pydantic)."""
+    from grader.checks.behaviour import RUNS_DEFAULTS
+    from grader.checks.params import RunsParams
+    from grader.rubric.model import ParamValues
+
+    assert ParamValues.of(RunsParams()) == RUNS_DEFAULTS
+
+
+def test_model_by_name_is_imported_on_first_use() -> None:
+    t = REGISTRY.get("concepts")
+    assert t is not None and t.params_ref == "ConceptsParams" and t.params.__name__ == "ConceptsParams"
+    assert issubclass(t.params, Params)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 
-from grader.checks.behaviour import ConcurrentParams, ProcessCreatedParams
-from grader.checks.numbers import DistinctNumbersParams, OneNumberPerProcessParams
+from grader.checks.params import (
+    ConcurrentParams,
+    DistinctNumbersParams,
+    OneNumberPerProcessParams,
+    ProcessCreatedParams,
+)
 from grader.rubric import QuestionType, load_rubric, unimplemented
 from tests.conftest import HOMEWORK, RUBRIC
 

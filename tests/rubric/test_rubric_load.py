@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from grader.checks.concepts import ConceptsParams
+from grader.checks.params import ConceptsParams
 from grader.checks.registry import NoParams, Params, Registry
 from grader.checks.verdict import Verdict
 from grader.errors import RubricError

@@ -19,8 +19,9 @@ import pytest
 
 from grader.answers import Answer, AnswerPart, PartKind
 from grader.checks import CheckContext, Status, run_checks
-from grader.checks.behaviour import ConcurrentParams, concurrent
+from grader.checks.behaviour import concurrent
 from grader.checks.context import variant_run
+from grader.checks.params import ConcurrentParams
 from grader.grade import RUN_SEED, grade_submission
 from grader.rubric import load_rubric
 from grader.rubric.load import variants_needed
