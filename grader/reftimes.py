@@ -23,7 +23,6 @@ import hashlib
 import json
 import math
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -265,6 +264,8 @@ def measure(rubric: Rubric, runner: Runner | None = None) -> tuple[ReferenceTime
         return None
     seconds, runs = times_of(result)
     when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    import platform  # only when measuring: not on a self-check's start-up
+
     machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     return ReferenceTimes(key[0], key[1], seconds, runs, when, machine), result
 

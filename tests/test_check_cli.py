@@ -209,3 +209,69 @@ def test_questions_go_side_by_side_only_on_free_cores() -> None:
         for hog in hogs:
             hog.kill()
             hog.wait()
+
+
+def test_the_page_is_prepared_from_the_first_run_on() -> None:
+    """The page's preparation starts once the first run is under way (its stop rule's first look),
+    or when that run ends if it had no rule: before, it would delay the first run's start."""
+    import threading
+
+    from grader.cli.check import starting
+
+    seen: list[bool] = []
+
+    def fake_runner(source: str, *, stop: object = None, **_: object) -> str:
+        seen.append(page.ident is not None)  # not started before the run
+        if stop is not None:
+            assert stop(None) == "rule's answer"  # type: ignore[operator]
+            seen.append(page.ident is not None)  # started at the first look
+        return "trace"
+
+    page = threading.Thread(target=lambda: None)
+    run = starting(page, fake_runner)  # type: ignore[arg-type]
+    assert run("x", stop=lambda live: "rule's answer") == "trace"
+    assert seen == [False, True]
+    assert run("y", stop=lambda live: "rule's answer") == "trace"  # started once only
+    page = threading.Thread(target=lambda: None)
+    run = starting(page, fake_runner)  # type: ignore[arg-type]
+    seen.clear()
+    assert run("x") == "trace" and seen == [False] and page.ident is not None
+
+
+def test_the_check_command_reads_only_its_own_module() -> None:
+    """`grader check` builds its own sub-command's parser only (the others' imports are not a
+    self-check's), with the same options and help as in the whole command line."""
+    from grader.cli import build_parser
+
+    code = ("import sys, grader.cli; grader.cli.build_parser('check'); "
+            "print(sorted(m for m in sys.modules if m.startswith('grader.cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['grader.cli.check', 'grader.cli.common']"
+    argv = ["check", "nb.ipynb", "--min-score", "50", "--out", "o"]
+    whole, alone = build_parser().parse_args(argv), build_parser("check").parse_args(argv)
+    assert vars(whole) == vars(alone)
+
+    def help_of(parser: object) -> str:
+        out = io.StringIO()
+        with pytest.raises(SystemExit), __import__("contextlib").redirect_stdout(out):
+            parser.parse_args(["check", "--help"])  # type: ignore[attr-defined]
+        return out.getvalue()
+
+    assert help_of(build_parser()) == help_of(build_parser("check"))
+
+
+def test_only_the_command_freezes_its_objects_at_exit(tmp_path: Path) -> None:
+    """The `grader` process skips Python's last full collection at exit (gc.freeze); a caller of
+    `main(argv)` in a process that goes on keeps its garbage collector as it was."""
+    import gc
+
+    from grader.cli import main
+
+    before = gc.get_freeze_count()
+    assert main(["check", str(tmp_path / "missing.ipynb")]) == 2
+    assert gc.get_freeze_count() == before
+    code = ("import gc, sys; from grader.cli import main; sys.argv = ['grader', 'checks']; "
+            "import contextlib, io\nwith contextlib.redirect_stdout(io.StringIO()): main()\n"
+            "print(gc.get_freeze_count() > 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"

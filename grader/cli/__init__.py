@@ -16,7 +16,9 @@ from grader.errors import GraderError
 COMMANDS = ("check", "inspect", "run", "grade", "rescore", "rubric", "checks", "gradescope")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `only`, just that sub-command (`grader check ...` need not
+    import the other commands' modules: a self-check's start-up)."""
     parser = argparse.ArgumentParser(
         prog="grader",
         description="Grade Python homework by running each answer in isolation and observing it.",
@@ -26,14 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     import importlib
 
-    for name in COMMANDS:
+    for name in COMMANDS if only is None else (only,):
         module = importlib.import_module(f"grader.cli.{name}")
         module.add_parser(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    whole_process = argv is None  # the `grader` command, not a caller in a process that goes on
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     try:
         code: int = args.handler(args)
@@ -48,4 +52,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("grader: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if whole_process:
+            ending()
     return code
+
+
+def ending() -> None:
+    """The process ends now. Python's last full garbage collection at exit walks every object the
+    grader made (30 to 50 ms of a self-check, measured) to free what the exit frees anyway:
+    freezing them skips that walk. Exit handlers, flushing and closing still happen."""
+    import gc
+
+    gc.freeze()

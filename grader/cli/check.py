@@ -24,7 +24,7 @@ import contextlib
 import os
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from grader.grade import Runner
     from grader.outcome import CheckOutcome, QuestionOutcome, SubmissionOutcome
     from grader.rubric.model import Rubric
+    from grader.sandbox.decide import Live, Stop, StopRule
+    from grader.trace import Trace
 
 DEFAULT_OUT = "grader-check"
 MESSAGE_LIMIT = 600
@@ -57,6 +59,8 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextIO | None = None,
         environ: Mapping[str, str] | None = None) -> int:
+    if runner is None:  # what the sandbox prepares once per process is done while this one imports and reads
+        threading.Thread(target=warm_sandbox, name="grader-check-sandbox", daemon=True).start()
     from grader.cli.common import rubric_arg
     from grader.errors import GraderError
     from grader.rubric.cache import load_rubric_cached
@@ -75,12 +79,17 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
 
     from grader.grade import grade_submission, outcome_of
 
-    # The grader mostly waits while the student's programs run: make the page ready meanwhile.
+    if runner is None:
+        from grader.sandbox import run_program
+
+        runner = run_program
+    # The grader mostly waits while the student's programs run: make the page ready meanwhile,
+    # from the first run on (before it, this thread's work is what the first run waits for).
     page = threading.Thread(target=prepare_page, name="grader-check-page", daemon=True)
-    page.start()
     # one student, one machine: the questions share its free cores (a batch's `-j` does this across students)
-    result = grade_submission(str(args.path), rubric, runner=runner, parallel=usable_cpus())
-    page.join()
+    result = grade_submission(str(args.path), rubric, runner=starting(page, runner), parallel=usable_cpus())
+    if page.is_alive():
+        page.join()
     outcome = outcome_of(result, rubric)
     student = outcome.student_view()
     report = write_report(out, outcome, rubric)
@@ -90,6 +99,55 @@ def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextI
     if args.min_score is not None and student.score < args.min_score:
         return 1
     return 0
+
+
+def starting(thread: threading.Thread, runner: Runner) -> Runner:
+    """`runner`, which starts `thread` once the first run is under way: at the first look its stop
+    rule gets (the program is running then, and the grader waits), else when that run is over.
+    Before that, this thread's work would only delay the first run's start."""
+    once = threading.Lock()
+
+    def start() -> None:
+        with once:
+            if thread.ident is None:
+                thread.start()
+
+    def run(*args: Any, stop: StopRule | None = None, **kwargs: Any) -> Trace:
+        if thread.ident is not None:
+            return runner(*args, stop=stop, **kwargs)
+        try:
+            return runner(*args, stop=_FirstLook(stop, start) if stop is not None else None, **kwargs)
+        finally:
+            start()
+
+    return run
+
+
+class _FirstLook:
+    """A stop rule that calls `first` at its first look, then asks `rule`."""
+
+    def __init__(self, rule: StopRule, first: Callable[[], None]) -> None:
+        self.rule, self.first, self.looked = rule, first, False
+
+    def __call__(self, live: Live) -> Stop | None:
+        if not self.looked:
+            self.looked = True
+            self.first()
+        return self.rule(live)
+
+
+def warm_sandbox() -> None:
+    """What the sandbox does once per grader process before its first run, done beside the main
+    thread's imports and reading (it waits on short processes: bwrap's probe, about 50 ms): the
+    interpreter found, the bootstrap folder made and compiled, bubblewrap probed. Each is cached
+    by the sandbox, so the first run finds them done; an error here is met again, and reported,
+    by that run."""
+    with contextlib.suppress(Exception):
+        from grader.sandbox import bootdir, bwrap, runner
+
+        exe = runner.student_python()
+        bwrap.probe()
+        bootdir.boot_dir(exe)
 
 
 def usable_cpus() -> int:
@@ -129,11 +187,12 @@ _page_ready = threading.Lock()
 
 
 def prepare_page() -> None:
-    """Import and warm what the student's page needs (Jinja and its compiled template, Pygments'
-    Python lexer, whose rules compile on first use): about 0.1 s that `run` overlaps with the
+    """Import and warm what the student's page and the summary need (Jinja and its compiled
+    template, Pygments' Python lexer, whose rules compile on first use, and the page's style
+    sheet; the report writer and the terminal lines): about 0.1 s that `run` overlaps with the
     student's programs. Idempotent; an error here is left for `write_report` to meet and report."""
     with _page_ready, contextlib.suppress(Exception):
-        from grader.render.html import environment, highlighted
+        from grader.render.html import code_css, environment, highlighted
         from grader.rubric.cache import private_dir
 
         env = environment()
@@ -145,6 +204,10 @@ def prepare_page() -> None:
             env.bytecode_cache = FileSystemBytecodeCache(str(compiled))
         env.get_template("submission.html.j2")
         highlighted("pass\n")
+        code_css()
+        import grader.render.csv_export
+        import grader.render.terminal
+        import grader.render.write  # noqa: F401
 
 
 def write_report(out: Path, outcome: SubmissionOutcome, rubric: Rubric) -> Path:

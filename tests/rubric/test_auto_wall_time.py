@@ -178,3 +178,43 @@ def test_times_go_to_the_cache_when_they_cannot_be_stored_beside_the_rubric(tmp_
     where = reftimes.store(rubric, times)
     assert where is not None and where.is_relative_to(tmp_path / "cache")
     assert reftimes.load(rubric) == times
+
+
+def test_the_reference_named_by_expected_yaml_is_remembered_by_its_bytes(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A self-check reads expected.yaml's `reference:` from a memo keyed by the file's bytes (no
+    YAML reader): the same answer as parsing, a changed file is parsed again, a damaged memo is
+    ignored."""
+    monkeypatch.setenv("GRADER_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("GRADER_NO_CACHE", raising=False)
+    rubric = load_rubric(copy_rubric(tmp_path, rubric_text(top="auto")))
+    expected = tmp_path / "hw" / "expected.yaml"
+    assert reftimes.reference_of(rubric) == tmp_path / "hw" / "reference.py"  # parsed, remembered
+    memos = list((tmp_path / "cache" / "expected").iterdir())
+    assert len(memos) == 1
+    assert reftimes.reference_of(rubric) == tmp_path / "hw" / "reference.py"  # remembered
+    (tmp_path / "hw" / "other.py").write_text("# Q1\nprint(1)\n")
+    expected.write_text(expected.read_text().replace("reference.py", "other.py"))
+    assert reftimes.reference_of(rubric) == tmp_path / "hw" / "other.py"  # new bytes: parsed again
+    for memo in (tmp_path / "cache" / "expected").iterdir():
+        memo.write_text('{"schema": "grader.reftimes.reference/1", "reference": 5}')
+    assert reftimes.reference_of(rubric) == tmp_path / "hw" / "other.py"  # a damaged memo is not trusted
+    expected.write_text("reference: [not, a, name]\n")
+    assert reftimes.reference_of(rubric) is None
+    assert reftimes.reference_of(rubric) is None  # remembered as naming none
+
+
+def test_a_warm_memo_reads_no_yaml(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "GRADER_CACHE_DIR": str(tmp_path / "cache")}
+    env.pop("GRADER_NO_CACHE", None)
+    code = ("import sys; from grader import reftimes; from grader.rubric.cache import load_rubric_cached; "
+            f"r = load_rubric_cached({str(RUBRIC)!r}); print(reftimes.reference_of(r), 'yaml' in sys.modules)")
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    reference = RUBRIC.parent / "multiprocessing" / "reference.py"
+    assert first.stdout.split() == [str(reference), "True"]  # parsed the first time
+    assert again.stdout.split() == [str(reference), "False"]
