@@ -59,18 +59,19 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, *, runner: Runner | None = None, stream: TextIO | None = None,
         environ: Mapping[str, str] | None = None) -> int:
-    if runner is None:  # what the sandbox prepares once per process is done while this one imports and reads
-        threading.Thread(target=warm_sandbox, name="grader-check-sandbox", daemon=True).start()
-    from grader.cli.common import rubric_arg
     from grader.errors import GraderError
-    from grader.rubric.cache import load_rubric_cached
-    from grader.rubric.load import ensure_gradable
 
-    stream = stream or sys.stdout
     if args.min_score is not None and args.min_score < 0:
         raise GraderError(f"--min-score must be 0 or more, not {args.min_score:g}")
     if not Path(args.path).exists():
         raise GraderError(f"{args.path}: no such file or folder")
+    if runner is None:  # what the sandbox prepares once per process is done while this one imports and reads
+        threading.Thread(target=warm_sandbox, name="grader-check-sandbox", daemon=True).start()
+    from grader.cli.common import rubric_arg
+    from grader.rubric.cache import load_rubric_cached
+    from grader.rubric.load import ensure_gradable
+
+    stream = stream or sys.stdout
     rubric = load_rubric_cached(rubric_arg(args.rubric))
     ensure_gradable(rubric)  # before any student code runs
     from grader.render.safe import real_dir
