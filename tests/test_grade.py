@@ -330,8 +330,10 @@ def test_a_run_not_observed_whole_is_made_again_once() -> None:
         trace = run_program(source, **kwargs)
         return _with_gap(trace) if calls.count(source) == 1 else trace
 
+    made: list[tuple[str, str | None, int]] = []
+
     def always_gaps(source: str, **kwargs: Any) -> Any:
-        calls.append(source)
+        made.append((source, kwargs.get("start_method"), kwargs.get("seed", 0)))
         return _with_gap(run_program(source, **kwargs))
 
     rubric = load_rubric(RUBRIC)
@@ -343,9 +345,19 @@ def test_a_run_not_observed_whole_is_made_again_once() -> None:
     default = q3.attempts[0].runs["default"]
     assert default.observed and [i.kind for i in default.issues].count("observation_gap_rerun") == 1
 
-    calls.clear()
     gaps = outcome_of(grade_submission(str(example("003")), rubric, runner=always_gaps), rubric)
-    assert all(calls.count(s) % 2 == 0 for s in calls)  # every run made twice, never more
+    from grader.checks.context import variant_run
+    from grader.grade import RUN_SEED
+
+    kept = set()
+    for q in gaps.questions:
+        for a in q.attempts:
+            for variant in a.runs:
+                method, offset = variant_run(variant)
+                kept.add((a.source, method, RUN_SEED + offset))
+    assert kept and all(made.count(run) == 2 for run in kept)  # every run kept was made twice
+    # never more; a run started beside the default one and dropped as not needed is made once (not run again)
+    assert all(made.count(run) == 1 for run in set(made) - kept)
     q3 = gaps.question("Q3")
     assert q3 is not None
     created = next(c for c in q3.checks if c.type == "process_created")
