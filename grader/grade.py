@@ -198,8 +198,10 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     default run still going after SPECULATE_AFTER seconds (a program that sleeps or waits) has the
     other runs start beside it; one of them found unneeded when the default run ends is stopped
     and dropped, so it costs no more than what it ran until then. With `slots` (a batch), every run
-    first waits for a slot; a run beside the default one gives up waiting when the default run ends
-    (whether it is needed is then known before it starts)."""
+    first waits for a slot; the other runs start beside the default run at once when a core is
+    idle (grader.runslots: never on one of the batch's `jobs`), and any of them still waiting when
+    the default run ends gives up (whether it is needed is then known before it starts); after
+    SPECULATE_AFTER they start without a slot of their own, as without slots."""
     from grader.sandbox import Limits
     from grader.sandbox.decide import StopWhen
 
@@ -208,21 +210,22 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     by_variant = readers(question)
     order = run_order(variants)
 
-    def run(variant: str, unwanted: threading.Event | None = None,
-            abandon: Callable[[], bool] | None = None) -> Trace | None:
+    def run(variant: str, unwanted: threading.Event | None = None, abandon: Callable[[], bool] | None = None,
+            idle_only: bool = False, gated: bool = True) -> Trace | None:
         """The run of `variant`; None only when `abandon()` became true while it waited for a slot."""
         method, offset = variant_run(variant)
         stop = stop_rule(by_variant.get(variant, []))
+        gate = slots if gated else None
 
         def started(abandon: Callable[[], bool] | None = None) -> Trace | None:
-            if slots is not None and not slots.acquire(abandon):
+            if gate is not None and not gate.acquire(abandon, idle_only):
                 return None
             try:
                 return runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
                               stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
             finally:
-                if slots is not None:
-                    slots.release()
+                if gate is not None:
+                    gate.release()
 
         def once() -> Trace:
             trace = started()
@@ -247,9 +250,17 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     unwanted = {variant: threading.Event() for variant in order[1:]}
 
     def beside(variant: str) -> Trace | None:
-        if default_done.wait(SPECULATE_AFTER):
+        since = time.monotonic()
+        if slots is not None:  # a batch: at once on a core left idle (it costs the batch nothing there)
+            early = run(variant, unwanted[variant], idle_only=True,
+                        abandon=lambda: default_done.is_set() or time.monotonic() - since >= SPECULATE_AFTER)
+            if early is not None:
+                return early
+        if default_done.wait(max(0.0, SPECULATE_AFTER - (time.monotonic() - since))):
             return None  # the default run ended first: whether this one is needed is known before it starts
-        return run(variant, unwanted[variant], abandon=default_done.is_set)
+        # The default run waits (it sleeps, it is stuck): its slot is the core this one uses, as before
+        # slots existed; waiting for another slot would leave a sleeping run holding the batch's cores.
+        return run(variant, unwanted[variant], gated=False)
 
     with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
         others = {variant: pool.submit(beside, variant) for variant in order[1:]}

@@ -49,8 +49,9 @@ class RunSlots:
         self._cond = threading.Condition()
         self._last_extra = float("-inf")
 
-    def acquire(self, abandon: Callable[[], bool] | None = None) -> bool:
-        """Wait for a slot; False if `abandon()` became true first. Raises Cancelled on Ctrl-C."""
+    def acquire(self, abandon: Callable[[], bool] | None = None, idle_only: bool = False) -> bool:
+        """Wait for a slot; False if `abandon()` became true first. Raises Cancelled on Ctrl-C.
+        `idle_only`: only on an idle core, never one of the `jobs` (a run that may turn out unneeded)."""
         from grader.sandbox.cancel import Cancelled, requested
 
         with self._cond:
@@ -59,7 +60,7 @@ class RunSlots:
                     raise Cancelled("the batch is stopping")
                 if abandon is not None and abandon():
                     return False
-                if self.active < self.jobs:
+                if self.active < self.jobs and not idle_only:
                     break
                 now = time.monotonic()
                 if self.active < self.most and now - self._last_extra >= PACE and self.free() > 0:
