@@ -298,14 +298,17 @@ def test_questions_graded_side_by_side_give_the_same_outcome(tmp_path: Path) -> 
         return trace
 
     rubric = load_rubric(RUBRIC)
-    one = outcome_of(grade_submission(str(example("002")), rubric, runner=runner), rubric).summary().to_json()
+    first = outcome_of(grade_submission(str(example("002")), rubric, runner=runner), rubric)
     serial, spans[:] = list(spans), []
-    two = outcome_of(grade_submission(str(example("002")), rubric, runner=runner, parallel=2),
-                     rubric).summary().to_json()
+    second = outcome_of(grade_submission(str(example("002")), rubric, runner=runner, parallel=2), rubric)
+    one, two = first.summary().to_json(), second.summary().to_json()
     overlaps = lambda runs: sum(1 for i, a in enumerate(runs) for b in runs[i + 1:]  # noqa: E731
                                 if a[0] < b[1] and b[0] < a[1])
     assert overlaps(spans) > overlaps(serial)  # questions' runs side by side, not one after the other
-    assert len(spans) == len(serial)  # the same runs were made
+    # The same runs were kept (a run started beside a default run that took over SPECULATE_AFTER on a
+    # loaded machine, then found not needed, is made and dropped: it is in `spans`, not in the record).
+    kept = lambda o: [(q.id, a.number, sorted(a.runs)) for q in o.questions for a in q.attempts]  # noqa: E731
+    assert kept(second) == kept(first) and len(spans) >= len(serial) >= sum(len(r) for *_, r in kept(first))
     strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731
     assert strip(two) == strip(one) and 0 < one["score"] < 100
 
