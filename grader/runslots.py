@@ -48,25 +48,34 @@ class RunSlots:
         self.peak = 0  # the most runs that went at once (for tests and benchmarks)
         self._cond = threading.Condition()
         self._last_extra = float("-inf")
+        self._waiting = 0  # runs waiting that are not idle_only: they go first
 
     def acquire(self, abandon: Callable[[], bool] | None = None, idle_only: bool = False) -> bool:
         """Wait for a slot; False if `abandon()` became true first. Raises Cancelled on Ctrl-C.
-        `idle_only`: only on an idle core, never one of the `jobs` (a run that may turn out unneeded)."""
+        `idle_only`: only on an idle core, never one of the `jobs`, and only while no other run waits
+        (a run that may turn out unneeded goes after every run that is needed)."""
         from grader.sandbox.cancel import Cancelled, requested
 
         with self._cond:
-            while True:
-                if requested():
-                    raise Cancelled("the batch is stopping")
-                if abandon is not None and abandon():
-                    return False
-                if self.active < self.jobs and not idle_only:
-                    break
-                now = time.monotonic()
-                if self.active < self.most and now - self._last_extra >= PACE and self.free() > 0:
-                    self._last_extra = now
-                    break
-                self._cond.wait(POLL)
+            if not idle_only:
+                self._waiting += 1
+            try:
+                while True:
+                    if requested():
+                        raise Cancelled("the batch is stopping")
+                    if abandon is not None and abandon():
+                        return False
+                    if self.active < self.jobs and not idle_only:
+                        break
+                    now = time.monotonic()
+                    if self.active < self.most and now - self._last_extra >= PACE and \
+                            not (idle_only and self._waiting) and self.free() > 0:
+                        self._last_extra = now
+                        break
+                    self._cond.wait(POLL)
+            finally:
+                if not idle_only:
+                    self._waiting -= 1
             self.active += 1
             self.peak = max(self.peak, self.active)
             return True

@@ -101,3 +101,25 @@ def test_extra_runs_change_nothing_in_the_outcome() -> None:
                       rubric)
     assert slots.peak == 2 and slots.active == 0
     assert strip(many) == strip(one)
+
+
+def test_a_run_that_may_not_be_needed_goes_after_every_run_that_is() -> None:
+    idle = threading.Event()
+    slots = RunSlots(1, most=3, free=lambda: 1 if idle.is_set() else 0)
+    assert slots.acquire()
+    order: list[str] = []
+
+    def want(name: str, idle_only: bool) -> None:
+        if slots.acquire(idle_only=idle_only):
+            order.append(name)
+
+    needed = threading.Thread(target=want, args=("needed", False))
+    speculative = threading.Thread(target=want, args=("speculative", True))
+    speculative.start()  # it asks first
+    needed.start()
+    time.sleep(0.2)
+    assert order == []  # no core idle: both wait
+    idle.set()
+    needed.join(5)
+    speculative.join(5)
+    assert order == ["needed", "speculative"] and slots.active == 3

@@ -36,7 +36,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", metavar="DIR", default="grader-out", help="where to write results (default: grader-out)")
     p.add_argument("--overrides", metavar="FILE", help="TA overrides of scores and answer locations")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="submissions graded at once (default: the number of cores)")
+                   help="runs at once, each submission's questions side by side (default: the number of cores); "
+                        "up to twice as many only while cores are idle")
     p.add_argument("--resume", action="store_true",
                    help="grade only what is not in DIR yet or whose files, rubric or overrides changed")
     p.add_argument("--cluster", metavar="ADDRESS",
@@ -118,8 +119,10 @@ def run(args: argparse.Namespace) -> int:
         # The grader mostly waits while the first programs run: make the pages' tools ready meanwhile.
         threading.Thread(target=prepare_outputs, name="grader-prepare-outputs", daemon=True).start()
         with Progress(len(todo), sys.stderr) as progress:
+            # Twice -j submissions in progress: their runs wait for slots, so one that sleeps (or waits for a
+            # stuck run to be stopped) lets another submission's runs use its core instead of leaving it idle.
             finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
-                                 on_done=progress.finished, write=write)
+                                 on_done=progress.finished, write=write, in_flight=2 * args.jobs)
     problems: list[str] = []
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
