@@ -14,7 +14,9 @@
 3. Times, interleaved, `rounds` times each: `nbgrader autograde` over the ten (one batch call,
    a 30 s cell timeout, as the peers-bench figures), and `grader grade` over the same ten
    notebooks with `-j 1` and `-j 2` (the default rubric, fresh output folder each time). Each
-   measurement is a whole command, start-up included.
+   measurement is a whole command, start-up included; its CPU-seconds (the command and every
+   process it started) are shown beside it. The grader's bytecode is compiled first, as an install
+   leaves it (an editable checkout under PYTHONDONTWRITEBYTECODE would compile it at every start).
 4. Prints each round, the medians and nbgrader's time over the grader's (its throughput
    multiple), and each notebook's grading time from the grader's results (where the time goes).
 
@@ -29,6 +31,7 @@ import copy
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -352,13 +355,22 @@ def build(work: Path, nbgrader: Path, env: dict[str, str]) -> tuple[Path, Path]:
 
 
 def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-        ok: tuple[int, ...] = (0,)) -> float:
-    start = time.monotonic()
+        ok: tuple[int, ...] = (0,)) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the command and everything it started)."""
+    start, before = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
-    took = time.monotonic() - start
+    took, after = time.monotonic() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in ok:
         sys.exit(f"failed ({proc.returncode}): {' '.join(argv)}\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}")
-    return took
+    return took, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+
+
+def compile_grader() -> None:
+    """The grader's bytecode, as installing it (pip) leaves it: an editable checkout run with
+    PYTHONDONTWRITEBYTECODE would otherwise compile its modules from source at every start
+    (about 0.25 s of each `grader grade`); nbgrader's venv has its bytecode from pip."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "grader")], check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def nbgrader_venv(given: str | None, scratch: Path) -> Path:
@@ -441,7 +453,9 @@ def main() -> int:
         for j in jobs:
             tools[f"grader grade -j {j}"] = [*GRADER, "grade", str(flat), "--out", str(work / f"out-j{j}"), "-j",
                                              str(j)]
+        compile_grader()
         times: dict[str, list[float]] = {name: [] for name in tools}
+        cpu: dict[str, list[float]] = {name: [] for name in tools}
         names = list(tools)
         for r in range(args.rounds):
             order = names[r % len(names):] + names[:r % len(names)]  # interleaved, each first in turn
@@ -450,17 +464,18 @@ def main() -> int:
                 if name.startswith("grader"):
                     shutil.rmtree(work / f"out-j{name.rsplit(' ', 1)[1]}", ignore_errors=True)
                 before = load()
-                took = run(tools[name], cwd=course if name.startswith("nbgrader") else ROOT,
-                           env=env if name.startswith("nbgrader") else None)
+                took, used = run(tools[name], cwd=course if name.startswith("nbgrader") else ROOT,
+                                 env=env if name.startswith("nbgrader") else None)
                 times[name].append(took)
-                row.append(f"{name} {took:.1f} s (load {before})")
+                cpu[name].append(used)
+                row.append(f"{name} {took:.1f} s, {used:.1f} CPU-s (load {before})")
             print(f"round {r + 1}: " + "; ".join(row), flush=True)
         base = statistics.median(times["nbgrader autograde"])
         print("\nmedians:")
         for name in names:
             med = statistics.median(times[name])
             ratio = "" if name.startswith("nbgrader") else f"  -> {base / med:.1f}x nbgrader's throughput"
-            print(f"  {name:22} {med:6.1f} s{ratio}")
+            print(f"  {name:22} {med:6.1f} s ({statistics.median(cpu[name]):.1f} CPU-s){ratio}")
         ours = grader_scores(work / f"out-j{jobs[-1]}")
         theirs = nbgrader_scores(venv, course)
         print("\nper notebook (grader: score /100 and seconds of its last -j "

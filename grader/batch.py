@@ -187,9 +187,11 @@ class Recorder:
 def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jobs: int = 1,
         on_start: Callable[[Entry], None] | None = None,
         on_done: Callable[[SubmissionOutcome], None] | None = None,
-        write: Write = write_details) -> Outcome:
-    """Grade `entries` on `jobs` threads; each result is written to `out` as soon as it is done
-    (`write`: its details file first, then anything rendered from it). Only its summary is kept.
+        write: Write = write_details, in_flight: int | None = None) -> Outcome:
+    """Grade `entries` on `jobs` threads (`in_flight` threads when given: the runs of a local
+    batch are bounded by its RunSlots, not by how many submissions are in progress); each result
+    is written to `out` as soon as it is done (`write`: its details file first, then anything
+    rendered from it). Only its summary is kept.
 
     KeyboardInterrupt (Ctrl-C) stops every run in progress and returns with `interrupted` set;
     what finished is on disk. Submissions are handed to the threads a few at a time (never the whole
@@ -214,13 +216,14 @@ def run(entries: Iterable[Entry], grade: Grade, out: Path, rubric: Rubric, *, jo
         recorder.record(full)
 
     cancel.reset()
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    workers = max(1, in_flight or jobs)
+    pool = ThreadPoolExecutor(max_workers=workers)
     pending: set[Future[None]] = set()
     waiting = iter(todo)
     interrupted = False
     try:
         while True:
-            while len(pending) < 2 * max(1, jobs) and (entry := next(waiting, None)) is not None:
+            while len(pending) < max(2 * max(1, jobs), workers) and (entry := next(waiting, None)) is not None:
                 pending.add(pool.submit(one, entry))
             if not pending:
                 break

@@ -48,6 +48,7 @@ from grader.submission import Submission
 from grader.trace import Issue, Trace
 
 if TYPE_CHECKING:
+    from grader.runslots import RunSlots
     from grader.sandbox.decide import Live, Stop, StopRule
 
 Runner = Callable[..., Trace]  # grader.sandbox.run_program's signature
@@ -191,12 +192,16 @@ class _Unwanted:
 
 
 def run_variants(program: Program, question: Question, variants: frozenset[str], runner: Runner,
-                 answer: Answer | None = None) -> dict[str, Trace]:
+                 answer: Answer | None = None, slots: RunSlots | None = None) -> dict[str, Trace]:
     """The runs the question's checks read, the default run first. With `answer` given, a run
     whose readers the default run decides is not made (a skipped spawn_safe costs nothing). A
     default run still going after SPECULATE_AFTER seconds (a program that sleeps or waits) has the
     other runs start beside it; one of them found unneeded when the default run ends is stopped
-    and dropped, so it costs no more than what it ran until then."""
+    and dropped, so it costs no more than what it ran until then. With `slots` (a batch), every run
+    first waits for a slot; the other runs start beside the default run at once when a core is
+    idle (grader.runslots: never on one of the batch's `jobs`), and any of them still waiting when
+    the default run ends gives up (whether it is needed is then known before it starts); after
+    SPECULATE_AFTER they start without a slot of their own, as without slots."""
     from grader.sandbox import Limits
     from grader.sandbox.decide import StopWhen
 
@@ -205,39 +210,69 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     by_variant = readers(question)
     order = run_order(variants)
 
-    def run(variant: str, unwanted: threading.Event | None = None) -> Trace:
+    def run(variant: str, unwanted: threading.Event | None = None, abandon: Callable[[], bool] | None = None,
+            idle_only: bool = False, gated: bool = True) -> Trace | None:
+        """The run of `variant`; None only when `abandon()` became true while it waited for a slot."""
         method, offset = variant_run(variant)
         stop = stop_rule(by_variant.get(variant, []))
-        def once() -> Trace:
-            return runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
-                          stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
+        gate = slots if gated else None
 
-        trace = once()
+        def started(abandon: Callable[[], bool] | None = None) -> Trace | None:
+            if gate is not None and not gate.acquire(abandon, idle_only):
+                return None
+            try:
+                return runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
+                              stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
+            finally:
+                if gate is not None:
+                    gate.release()
+
+        def once() -> Trace:
+            trace = started()
+            assert trace is not None  # never abandoned
+            return trace
+
+        trace = started(abandon)
+        if trace is None:
+            return None
         if not trace.observed and not (unwanted is not None and unwanted.is_set()):
             trace = observed_again(trace, once)
         return replace(trace, limits_why=why) if why else trace
 
+    def made(variant: str) -> Trace:
+        trace = run(variant)
+        assert trace is not None  # never abandoned
+        return trace
+
     if answer is None or len(order) < 2 or order[0] != DEFAULT_VARIANT:
-        return {variant: run(variant) for variant in order}
+        return {variant: made(variant) for variant in order}
     default_done = threading.Event()
     unwanted = {variant: threading.Event() for variant in order[1:]}
 
     def beside(variant: str) -> Trace | None:
-        if default_done.wait(SPECULATE_AFTER):
+        since = time.monotonic()
+        if slots is not None:  # a batch: at once on a core left idle (it costs the batch nothing there)
+            early = run(variant, unwanted[variant], idle_only=True,
+                        abandon=lambda: default_done.is_set() or time.monotonic() - since >= SPECULATE_AFTER)
+            if early is not None:
+                return early
+        if default_done.wait(max(0.0, SPECULATE_AFTER - (time.monotonic() - since))):
             return None  # the default run ended first: whether this one is needed is known before it starts
-        return run(variant, unwanted[variant])
+        # The default run waits (it sleeps, it is stuck): its slot is the core this one uses, as before
+        # slots existed; waiting for another slot would leave a sleeping run holding the batch's cores.
+        return run(variant, unwanted[variant], gated=False)
 
     with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
         others = {variant: pool.submit(beside, variant) for variant in order[1:]}
         try:
-            traces = {DEFAULT_VARIANT: run(DEFAULT_VARIANT)}
+            traces = {DEFAULT_VARIANT: made(DEFAULT_VARIANT)}
             default_done.set()
             for variant in order[1:]:
                 if unneeded(variant, question, answer, program.source, traces):
                     unwanted[variant].set()
                     continue
                 early = others[variant].result()
-                traces[variant] = early if early is not None else run(variant)
+                traces[variant] = early if early is not None else made(variant)
         finally:
             default_done.set()
             for event in unwanted.values():  # an error, Ctrl-C: nothing keeps running
@@ -283,7 +318,7 @@ def judge(question: Question, answer: Answer, source: str, traces: Mapping[str, 
 
 
 def grade_question(submission: Submission, question: Question, answer: Answer, runner: Runner,
-                   max_attempts: int = MAX_ATTEMPTS) -> QuestionResult:
+                   max_attempts: int = MAX_ATTEMPTS, slots: RunSlots | None = None) -> QuestionResult:
     variants = variants_needed(question)
     programs = programs_for(submission, answer, max_attempts) if question.type is QuestionType.CODE or \
         answer.code_parts() else []
@@ -299,7 +334,7 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
     for program in programs:
         if attempts and spent >= budget:
             break  # the question's time budget is used: the attempts not run are shown as such
-        traces = run_variants(program, question, variants, runner, answer)
+        traces = run_variants(program, question, variants, runner, answer, slots)
         spent += sum(t.wall_time for t in traces.values())
         verdicts = judge(question, answer, program.source, traces)
         attempts.append(Attempt(program, traces, verdicts))
@@ -311,29 +346,29 @@ def grade_question(submission: Submission, question: Question, answer: Answer, r
 
 
 def grade_questions(submission: Submission, pairs: list[tuple[Question, Answer]], runner: Runner, max_attempts: int,
-                    parallel: int = 1) -> list[QuestionResult]:
-    """Every question graded, in rubric order; up to `parallel` at a time. Each question's runs are
-    sandboxed on their own, so grading them side by side changes when they run, not what they show
-    (verdicts do not depend on load: docs/sandbox.md)."""
+                    parallel: int = 1, slots: RunSlots | None = None) -> list[QuestionResult]:
+    """Every question graded, in rubric order; up to `parallel` at a time (and each run waits for
+    one of the batch's `slots`). Each question's runs are sandboxed on their own, so grading them
+    side by side changes when they run, not what they show (verdicts do not depend on load:
+    docs/sandbox.md)."""
     busy = [k for k, (q, a) in enumerate(pairs) if variants_needed(q) and a.code_parts()]
     if parallel <= 1 or len(busy) < 2:
-        return [grade_question(submission, q, a, runner, max_attempts) for q, a in pairs]
-    from concurrent.futures import ThreadPoolExecutor
-
+        return [grade_question(submission, q, a, runner, max_attempts, slots) for q, a in pairs]
     with ThreadPoolExecutor(max_workers=min(parallel, len(busy)), thread_name_prefix="grader-question") as pool:
-        futures = [pool.submit(grade_question, submission, q, a, runner, max_attempts) for q, a in pairs]
+        futures = [pool.submit(grade_question, submission, q, a, runner, max_attempts, slots) for q, a in pairs]
         return [f.result() for f in futures]
 
 
 def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None = None, runner: Runner | None = None,
                      encoding: str | None = None, max_attempts: int = MAX_ATTEMPTS,
                      mapping: Mapping[str, AnswerRef] | None = None, name: str | None = None,
-                     parallel: int = 1) -> Result:
+                     parallel: int = 1, slots: RunSlots | None = None) -> Result:
     """Grade one submission file or folder. Never raises for a bad submission.
 
     `mapping` is a TA's answer locations for this submission (from the overrides file); `name`
     its id in the batch (default: the file or folder name); `parallel` how many of its questions
-    may be graded at once (a self-check on an idle machine; a batch already fills the cores).
+    may be graded at once; `slots` the batch's gate on runs at once (grader.runslots: a batch
+    grades questions side by side, its runs going at once only as far as the cores allow).
     """
     if runner is None:
         from grader.sandbox import run_program
@@ -354,7 +389,7 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
         chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
         answers = locate(submission, questions_from_rubric(rubric), chosen)
         results = grade_questions(submission, list(zip(rubric.questions, answers, strict=True)), runner,
-                                  max_attempts, parallel)
+                                  max_attempts, parallel, slots)
     except Cancelled:
         raise  # the batch is stopping (Ctrl-C): not this submission's error
     except Exception as exc:  # a grader bug (or a sandbox failure) on one submission must not stop the batch

@@ -298,14 +298,17 @@ def test_questions_graded_side_by_side_give_the_same_outcome(tmp_path: Path) -> 
         return trace
 
     rubric = load_rubric(RUBRIC)
-    one = outcome_of(grade_submission(str(example("002")), rubric, runner=runner), rubric).summary().to_json()
+    first = outcome_of(grade_submission(str(example("002")), rubric, runner=runner), rubric)
     serial, spans[:] = list(spans), []
-    two = outcome_of(grade_submission(str(example("002")), rubric, runner=runner, parallel=2),
-                     rubric).summary().to_json()
+    second = outcome_of(grade_submission(str(example("002")), rubric, runner=runner, parallel=2), rubric)
+    one, two = first.summary().to_json(), second.summary().to_json()
     overlaps = lambda runs: sum(1 for i, a in enumerate(runs) for b in runs[i + 1:]  # noqa: E731
                                 if a[0] < b[1] and b[0] < a[1])
     assert overlaps(spans) > overlaps(serial)  # questions' runs side by side, not one after the other
-    assert len(spans) == len(serial)  # the same runs were made
+    # The same runs were kept (a run started beside a default run that took over SPECULATE_AFTER on a
+    # loaded machine, then found not needed, is made and dropped: it is in `spans`, not in the record).
+    kept = lambda o: [(q.id, a.number, sorted(a.runs)) for q in o.questions for a in q.attempts]  # noqa: E731
+    assert kept(second) == kept(first) and len(spans) >= len(serial) >= sum(len(r) for *_, r in kept(first))
     strip = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731
     assert strip(two) == strip(one) and 0 < one["score"] < 100
 
@@ -330,8 +333,10 @@ def test_a_run_not_observed_whole_is_made_again_once() -> None:
         trace = run_program(source, **kwargs)
         return _with_gap(trace) if calls.count(source) == 1 else trace
 
+    made: list[tuple[str, str | None, int]] = []
+
     def always_gaps(source: str, **kwargs: Any) -> Any:
-        calls.append(source)
+        made.append((source, kwargs.get("start_method"), kwargs.get("seed", 0)))
         return _with_gap(run_program(source, **kwargs))
 
     rubric = load_rubric(RUBRIC)
@@ -343,9 +348,19 @@ def test_a_run_not_observed_whole_is_made_again_once() -> None:
     default = q3.attempts[0].runs["default"]
     assert default.observed and [i.kind for i in default.issues].count("observation_gap_rerun") == 1
 
-    calls.clear()
     gaps = outcome_of(grade_submission(str(example("003")), rubric, runner=always_gaps), rubric)
-    assert all(calls.count(s) % 2 == 0 for s in calls)  # every run made twice, never more
+    from grader.checks.context import variant_run
+    from grader.grade import RUN_SEED
+
+    kept = set()
+    for q in gaps.questions:
+        for a in q.attempts:
+            for variant in a.runs:
+                method, offset = variant_run(variant)
+                kept.add((a.source, method, RUN_SEED + offset))
+    assert kept and all(made.count(run) == 2 for run in kept)  # every run kept was made twice
+    # never more; a run started beside the default one and dropped as not needed is made once (not run again)
+    assert all(made.count(run) == 1 for run in set(made) - kept)
     q3 = gaps.question("Q3")
     assert q3 is not None
     created = next(c for c in q3.checks if c.type == "process_created")

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,8 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--out", metavar="DIR", default="grader-out", help="where to write results (default: grader-out)")
     p.add_argument("--overrides", metavar="FILE", help="TA overrides of scores and answer locations")
     p.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, metavar="N",
-                   help="submissions graded at once (default: the number of cores)")
+                   help="runs at once, each submission's questions side by side (default: the number of cores); "
+                        "up to twice as many only while cores are idle")
     p.add_argument("--resume", action="store_true",
                    help="grade only what is not in DIR yet or whose files, rubric or overrides changed")
     p.add_argument("--cluster", metavar="ADDRESS",
@@ -59,12 +61,13 @@ def run(args: argparse.Namespace) -> int:
     from grader.render.markdown import append_step_summary, class_markdown
     from grader.render.safe import printable
     from grader.render.terminal import Progress, print_summary
-    from grader.rubric.load import ensure_gradable, load_rubric
+    from grader.rubric.cache import load_rubric_cached
+    from grader.rubric.load import ensure_gradable
     from grader.rubric.overrides import load_overrides
 
     if args.jobs < 1:
         raise GraderError(f"--jobs must be 1 or more, not {args.jobs}")
-    rubric = load_rubric(rubric_arg(args.rubric))
+    rubric = load_rubric_cached(rubric_arg(args.rubric))
     ensure_gradable(rubric)  # before any student code runs
     overrides = load_overrides(args.overrides, rubric) if args.overrides else None
     planned = batch.plan(args.paths)
@@ -100,16 +103,26 @@ def run(args: argparse.Namespace) -> int:
     if args.cluster:
         finished = _on_cluster(args, todo, digests, out, rubric, overrides, write)
     else:
+        from grader.runslots import RunSlots
+
+        # -j runs at once, more only on idle cores; each submission's questions side by side (grader.runslots)
+        slots = RunSlots(args.jobs)
+
         def grade(entry: batch.Entry) -> SubmissionOutcome:
             result = grade_submission(entry.path, rubric, overrides=overrides, encoding=args.encoding, runner=runner,
-                                      mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id)
+                                      mapping=overrides.mapping(entry.id) if overrides else None, name=entry.id,
+                                      parallel=len(rubric.questions), slots=slots)
             return outcome_of(result, rubric, submission_id=entry.id, digest=digests[entry.id])
 
         say(f"grading {len(todo)} submission(s) with {rubric.id} ({rubric.max_score:g} points), "
             f"{args.jobs} at a time")
+        # The grader mostly waits while the first programs run: make the pages' tools ready meanwhile.
+        threading.Thread(target=prepare_outputs, name="grader-prepare-outputs", daemon=True).start()
         with Progress(len(todo), sys.stderr) as progress:
+            # Twice -j submissions in progress: their runs wait for slots, so one that sleeps (or waits for a
+            # stuck run to be stopped) lets another submission's runs use its core instead of leaving it idle.
             finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
-                                 on_done=progress.finished, write=write)
+                                 on_done=progress.finished, write=write, in_flight=2 * args.jobs)
     problems: list[str] = []
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
@@ -161,6 +174,20 @@ def _on_cluster(args: argparse.Namespace, todo: list[Entry], digests: dict[str, 
                                on_start=lambda e: progress.started(e.id), on_done=progress.finished)
     finally:
         cluster.close(client)
+
+
+def prepare_outputs() -> None:
+    """Import and warm what the pages and the class outputs need (Jinja and its compiled templates,
+    kept per user as for a self-check; Pygments; the exporters): about 0.2 s that would otherwise
+    come after the last run. An error here is left for the writer to meet and report."""
+    from grader.cli.check import prepare_page
+
+    prepare_page()
+    with contextlib.suppress(Exception):
+        from grader.render import csv_export, gradescope, junit, markdown  # noqa: F401
+        from grader.render.html import environment
+
+        environment().get_template("index.html.j2")
 
 
 def say(line: str) -> None:

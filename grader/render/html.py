@@ -20,7 +20,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -115,8 +115,14 @@ def code_css() -> str:
 def highlighted(source: str, first_line: int = 1, marked: Sequence[int] = ()) -> Markup:
     """`source` coloured by Pygments, numbered from `first_line`, with the `marked` lines (numbered
     the same way) highlighted."""
-    rel = sorted({n - first_line + 1 for n in marked if n >= first_line})
-    formatter = HtmlFormatter(linenos="inline", linenostart=first_line, hl_lines=rel, cssclass="code", wrapcode=True)
+    return _highlighted(source, first_line, tuple(sorted({n - first_line + 1 for n in marked if n >= first_line})))
+
+
+@lru_cache(maxsize=64)
+def _highlighted(source: str, first_line: int, rel: tuple[int, ...]) -> Markup:
+    # Kept for a while: a submission's student page and TA page show the same code (a third of a page's cost).
+    formatter = HtmlFormatter(linenos="inline", linenostart=first_line, hl_lines=list(rel), cssclass="code",
+                              wrapcode=True)
     return Markup(highlight(clean(source), PythonLexer(stripnl=False, ensurenl=True), formatter))
 
 

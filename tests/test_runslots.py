@@ -1,0 +1,125 @@
+"""The batch's gate on runs at once (grader.runslots): `jobs` always, more only on idle cores."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from grader.runslots import RunSlots, free_cores
+from grader.sandbox import cancel
+
+
+def _holders(slots: RunSlots, n: int, release: threading.Event) -> list[threading.Thread]:
+    def hold() -> None:
+        slots.acquire()
+        release.wait(10)
+        slots.release()
+
+    threads = [threading.Thread(target=hold, daemon=True) for _ in range(n)]
+    for t in threads:
+        t.start()
+    return threads
+
+
+def _settle(slots: RunSlots, want: int, within: float = 2.0) -> int:
+    deadline = time.monotonic() + within
+    while slots.active != want and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # long enough for a further acquire to have gone through, were it allowed
+    return slots.active
+
+
+def test_jobs_runs_go_at_once_and_no_more_on_a_busy_machine() -> None:
+    slots = RunSlots(2, free=lambda: 0)
+    release = threading.Event()
+    threads = _holders(slots, 4, release)
+    try:
+        assert _settle(slots, 2) == 2 and slots.peak == 2
+    finally:
+        release.set()
+        for t in threads:
+            t.join(5)
+    assert slots.active == 0 and slots.peak == 2
+
+
+def test_more_runs_go_on_idle_cores_up_to_twice_jobs() -> None:
+    slots = RunSlots(2, free=lambda: 1)
+    release = threading.Event()
+    threads = _holders(slots, 6, release)
+    try:
+        assert _settle(slots, 4) == 4
+    finally:
+        release.set()
+        for t in threads:
+            t.join(5)
+    assert slots.peak == 4 and slots.active == 0
+
+
+def test_a_waiting_run_is_given_up_and_ctrl_c_ends_the_wait() -> None:
+    slots = RunSlots(1, free=lambda: 0)
+    assert slots.acquire()
+    t0 = time.monotonic()
+    assert not slots.acquire(abandon=lambda: time.monotonic() - t0 > 0.2)
+    assert slots.active == 1
+    cancel.cancel_all()
+    try:
+        with pytest.raises(cancel.Cancelled):
+            slots.acquire()
+    finally:
+        cancel.reset()
+    slots.release()
+    assert slots.acquire() and slots.active == 1
+
+
+def test_free_cores_counts_this_process_s_cores_less_what_runs() -> None:
+    import os
+
+    assert 0 <= free_cores() <= len(os.sched_getaffinity(0))
+
+
+@pytest.mark.slow
+def test_extra_runs_change_nothing_in_the_outcome() -> None:
+    """A batch's submission with its questions side by side and extra runs on (as if every core
+    were idle) has exactly the outcome of one question at a time: runs overlapped, verdicts did not move."""
+    from grader.grade import grade_submission, outcome_of
+    from grader.rubric import load_rubric
+    from tests.conftest import RUBRIC, example
+
+    rubric = load_rubric(RUBRIC)
+
+    def strip(outcome: Any) -> Any:
+        data = outcome.summary().to_json()
+        data.pop("seconds", None)
+        return data
+
+    one = outcome_of(grade_submission(str(example("002")), rubric), rubric)
+    slots = RunSlots(1, free=lambda: 2)
+    many = outcome_of(grade_submission(str(example("002")), rubric, parallel=len(rubric.questions), slots=slots),
+                      rubric)
+    assert slots.peak == 2 and slots.active == 0
+    assert strip(many) == strip(one)
+
+
+def test_a_run_that_may_not_be_needed_goes_after_every_run_that_is() -> None:
+    idle = threading.Event()
+    slots = RunSlots(1, most=3, free=lambda: 1 if idle.is_set() else 0)
+    assert slots.acquire()
+    order: list[str] = []
+
+    def want(name: str, idle_only: bool) -> None:
+        if slots.acquire(idle_only=idle_only):
+            order.append(name)
+
+    needed = threading.Thread(target=want, args=("needed", False))
+    speculative = threading.Thread(target=want, args=("speculative", True))
+    speculative.start()  # it asks first
+    needed.start()
+    time.sleep(0.2)
+    assert order == []  # no core idle: both wait
+    idle.set()
+    needed.join(5)
+    speculative.join(5)
+    assert order == ["needed", "speculative"] and slots.active == 3
