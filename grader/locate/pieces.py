@@ -224,6 +224,22 @@ def _continues_question(first: str, second: str, questions: Sequence[QuestionRef
     return _is_question_line(first + " " + second, questions, qid) and len(normalise(second).split()) <= 8
 
 
+def _without_fused_opener(text: str) -> tuple[str, str] | None:
+    """Code whose first line starts with a bare answer marker (`Ans.import x`, `Ans. import x`): the
+    code without it, and the marker; None when the text compiles as it is or not even without it."""
+    if compiles(text):
+        return None
+    lines = text.split("\n")
+    i = next((k for k, ln in enumerate(lines) if ln.strip()), None)
+    if i is None:
+        return None
+    m = ANSWER_OPENER.match(lines[i])
+    if m is None or not code_line_score(lines[i][m.end():]):
+        return None
+    code = "\n".join([*lines[:i], lines[i][m.end():], *lines[i + 1 :]])
+    return (code, lines[i][: m.end()].strip()) if compiles(code) else None
+
+
 def _strip_answer_opener(text: str) -> str:
     return ANSWER_OPENER.sub("", text, count=1) if ANSWER_OPENER.match(text) else text
 
@@ -238,6 +254,11 @@ def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | Non
         if hit is not None and fused and not compiles(text) and compiles(body):
             return [Content(PartKind.CODE, body, notes=[
                 f"the label {hit.marker!r} is fused onto the first code line: read as a label, the rest as code"])]
+        opened = _without_fused_opener(body)
+        if opened is not None:
+            code, marker = opened
+            return [Content(PartKind.CODE, code, notes=[
+                f"the answer marker {marker!r} is fused onto the first code line: read as a marker, the rest as code"])]
         return _classify_code(text, body, dropped)
     return _classify_markdown(text, body, dropped)
 
