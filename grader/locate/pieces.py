@@ -208,13 +208,26 @@ def _drop_label_lines(text: str, label: Label | None, hit: LabelHit | None,
                 if rest and i + 1 < len(lines) and _continues_question(rest, lines[i + 1], questions, label.question):
                     dropped.append(lines[i + 1])
                     lines[i + 1] = ""
-        else:
+        elif not _restated_and_answered(first, questions, label.question):
             dropped.append(first)
             lines[i] = ""
             if i + 1 < len(lines) and _continues_question(first, lines[i + 1], questions, label.question):
                 dropped.append(lines[i + 1])
                 lines[i + 1] = ""
     return "\n".join(lines).strip("\n"), dropped
+
+
+ANSWERED_AFTER_WORDS = 8  # words past the question's own on its line: the line goes on to answer it
+
+
+def _restated_and_answered(line: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
+    """A line that states the question and goes on to answer it ('The main differences between
+    multiprocessing and multithreading are that ...'): the question's marker, and its answer too."""
+    q = next((q for q in questions if q.id == qid), None)
+    if q is None:
+        return False
+    asked = max(len(normalise(p).split()) for p in (q.text, *q.aliases))
+    return len(normalise(line).split()) >= asked + ANSWERED_AFTER_WORDS
 
 
 def _continues_question(first: str, second: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
