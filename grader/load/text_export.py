@@ -221,14 +221,32 @@ _GIVE_UP = 30  # non-blank lines past the last compiling end before a code run i
 
 
 def _unlabelled(line: str) -> str:
-    """The line without a question label fused onto its code (`6.import x`, `Ans3.import x`)."""
-    from grader.locate.labels import find_label
+    """The line without a label fused onto its code: a question label (`6.import x`, `Ans3.import x`)
+    or a bare answer marker (`Ans.import x`, `Ans. import x`). A line that compiles as it is keeps
+    everything (`ans = pool.map(f, xs)` is code, not a marker)."""
+    from grader.locate.labels import ANSWER_OPENER, find_label
 
-    hit = find_label(line, in_code=False)
-    if hit is None:
+    if compiles(line.strip()):
         return line
-    rest = hit.rest.lstrip(" .):-=")
-    return rest if code_line_score(rest) else line
+    hit = find_label(line, in_code=False)
+    if hit is not None:
+        rest = hit.rest.lstrip(" .):-=")
+        return rest if code_line_score(rest) else line
+    opener = ANSWER_OPENER.match(line)
+    if opener is not None and code_line_score(line[opener.end():]):
+        return line[opener.end():]
+    return line
+
+
+def _indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _dedented(line: str, indent: str) -> str | None:
+    """`line` without the block's indentation; None for a non-blank line outside the block."""
+    if line.startswith(indent):
+        return line[len(indent):]
+    return "" if not line.strip() else None
 
 
 def code_run(lines: list[str], start: int) -> int | None:
@@ -236,9 +254,12 @@ def code_run(lines: list[str], start: int) -> int | None:
 
     The block is the longest run of lines from `start` that compiles (a label fused onto the
     first line left out), then the indented or code-shaped lines that continue it up to a blank
-    line: code with a syntax error stays code, shown as written.
+    line: code with a syntax error stays code, shown as written. A block indented as a whole
+    (a program set off by four spaces, as Markdown indents code) is read without that shared
+    indentation, and ends at the first line indented less.
     """
-    first = _unlabelled(lines[start])
+    indent = _indent_of(lines[start])
+    first = _unlabelled(lines[start][len(indent):])
     if not code_line_score(first):
         return None
     trial = [first]
@@ -246,7 +267,10 @@ def code_run(lines: list[str], start: int) -> int | None:
     misses = 0
     for j in range(start + 1, min(len(lines), start + MAX_RUN_LINES) + 1):
         if j > start + 1:
-            trial.append(lines[j - 1])
+            line = _dedented(lines[j - 1], indent)
+            if line is None:
+                break
+            trial.append(line)
         if not trial[-1].strip():
             continue
         if compiles("\n".join(trial)):
@@ -257,12 +281,12 @@ def code_run(lines: list[str], start: int) -> int | None:
                 break
     if best is None:
         return None
-    text = "\n".join([first, *lines[start + 1 : best]])
+    text = "\n".join(trial[: best - start])
     if output_like(text) or not looks_like_code(text):
         return None
     end = best
-    while end < len(lines) and lines[end].strip() and (lines[end].startswith((" ", "\t"))
-                                                        or code_line_score(lines[end])):
+    while end < len(lines) and lines[end].strip() and lines[end].startswith(indent) and (
+            lines[end][len(indent):].startswith((" ", "\t")) or code_line_score(lines[end][len(indent):])):
         end += 1
     return end
 
@@ -287,9 +311,14 @@ def read_plain_text(path: str, name: str, text: str) -> Submission:
         last = end - 1
         while last > i and not lines[last].strip():
             last -= 1
-        source = "\n".join(lines[i : last + 1])
-        notes = [] if compiles(source) or compiles("\n".join([_unlabelled(lines[i]), *lines[i + 1 : last + 1]])) \
+        indent = _indent_of(lines[i])
+        block = [line[len(indent):] for line in lines[i : last + 1]]  # each starts with indent, or is blank
+        source = "\n".join(block)
+        notes = [] if compiles(source) or compiles("\n".join([_unlabelled(block[0]), *block[1:]])) \
             else ["does not compile as written"]
+        if indent:
+            notes.append(f"the block is indented by {indent!r} as a whole in the text (set off as Markdown "
+                         "indents code); read without that indentation")
         reader.cells.append(Cell(index=len(reader.cells), kind=CellKind.CODE, source=source,
                                  origin=Origin(lines=(i + 1, last + 1)), source_first_line=i + 1, notes=notes))
         found += 1

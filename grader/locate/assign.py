@@ -6,7 +6,9 @@
    before them (or the whole file, if nothing is labelled) are aligned with the questions in
    order by a small dynamic programme. A written question prefers prose, a code question code;
    a question left empty costs more than a kind mismatch, so six cells for six questions map
-   one to one; code matching a question's `code_patterns` is pulled towards it.
+   one to one; code matching a question's `code_patterns` is pulled towards it. A sentence ending
+   with ':' right before code ("Here's an example of how to create a pool:") introduces that code
+   and goes with it.
 3. A code question whose own section has no code matching its patterns takes matching code
    that was placed under a written question (an example Pool under "What is a Pool?").
 4. A title before the first label and a short closing line after the last answer belong to
@@ -294,8 +296,9 @@ def _runs(unmarked: list[QuestionRef], order: Mapping[str, int]) -> list[list[Qu
 def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int], qs: list[QuestionRef],
                         placement: dict[int, _Placement], *, anchored: bool, allow_skip: bool, context: str) -> None:
     result = align([pieces[i] for i in stretch], qs, anchored=anchored, allow_skip=allow_skip)
+    lead_ins = _follow_lead_ins([pieces[i] for i in stretch], result)
     counts: dict[str, int] = {}
-    for i, k in zip(stretch, result, strict=True):
+    for t, (i, k) in enumerate(zip(stretch, result, strict=True)):
         if k is None:
             placement.pop(i, None)
             continue
@@ -309,7 +312,26 @@ def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int]
                   f"piece placed in {q.id}'s slot")
         if p.has_code and content_score(p, q) >= 1.0:
             detail = f"by position and content: {context}; the {what} in {_describe_piece(sub, p)} fits {q.id}"
+        if t in lead_ins:
+            detail = (f"by position: {context}; {_describe_piece(sub, p)} ends with ':' and introduces the code "
+                      f"right after it, which is placed in {q.id}")
         placement[i] = _Placement(q.id, Method.POSITION, detail)
+
+
+def _follow_lead_ins(run: Sequence[Piece], result: list[int | None]) -> set[int]:
+    """Prose ending with ':' right before code ("Here's an example of how to create a pool:")
+    introduces that code: it goes to the code's question. Changes `result`; returns the positions
+    moved. Order is kept, since a lead-in only joins the piece right after it."""
+    moved: set[int] = set()
+    for t in range(len(run) - 2, -1, -1):
+        p, nxt = run[t], run[t + 1]
+        if p.has_code or not nxt.has_code or result[t + 1] is None or result[t] == result[t + 1]:
+            continue
+        texts = [c.text for c in p.contents if c.kind is not None and c.text.strip()]
+        if texts and texts[-1].rstrip().endswith(":"):
+            result[t] = result[t + 1]
+            moved.add(t)
+    return moved
 
 
 def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],

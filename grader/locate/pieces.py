@@ -208,7 +208,7 @@ def _drop_label_lines(text: str, label: Label | None, hit: LabelHit | None,
                 if rest and i + 1 < len(lines) and _continues_question(rest, lines[i + 1], questions, label.question):
                     dropped.append(lines[i + 1])
                     lines[i + 1] = ""
-        else:
+        elif not _restated_and_answered(first, questions, label.question):
             dropped.append(first)
             lines[i] = ""
             if i + 1 < len(lines) and _continues_question(first, lines[i + 1], questions, label.question):
@@ -217,11 +217,40 @@ def _drop_label_lines(text: str, label: Label | None, hit: LabelHit | None,
     return "\n".join(lines).strip("\n"), dropped
 
 
+ANSWERED_AFTER_WORDS = 8  # words past the question's own on its line: the line goes on to answer it
+
+
+def _restated_and_answered(line: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
+    """A line that states the question and goes on to answer it ('The main differences between
+    multiprocessing and multithreading are that ...'): the question's marker, and its answer too."""
+    q = next((q for q in questions if q.id == qid), None)
+    if q is None:
+        return False
+    asked = max(len(normalise(p).split()) for p in (q.text, *q.aliases))
+    return len(normalise(line).split()) >= asked + ANSWERED_AFTER_WORDS
+
+
 def _continues_question(first: str, second: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
     """A question copied over two lines: the second line completes it."""
     if not second.strip() or code_line_score(second):
         return False
     return _is_question_line(first + " " + second, questions, qid) and len(normalise(second).split()) <= 8
+
+
+def _without_fused_opener(text: str) -> tuple[str, str] | None:
+    """Code whose first line starts with a bare answer marker (`Ans.import x`, `Ans. import x`): the
+    code without it, and the marker; None when the text compiles as it is or not even without it."""
+    if compiles(text):
+        return None
+    lines = text.split("\n")
+    i = next((k for k, ln in enumerate(lines) if ln.strip()), None)
+    if i is None:
+        return None
+    m = ANSWER_OPENER.match(lines[i])
+    if m is None or not code_line_score(lines[i][m.end():]):
+        return None
+    code = "\n".join([*lines[:i], lines[i][m.end():], *lines[i + 1 :]])
+    return (code, lines[i][: m.end()].strip()) if compiles(code) else None
 
 
 def _strip_answer_opener(text: str) -> str:
@@ -238,6 +267,11 @@ def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | Non
         if hit is not None and fused and not compiles(text) and compiles(body):
             return [Content(PartKind.CODE, body, notes=[
                 f"the label {hit.marker!r} is fused onto the first code line: read as a label, the rest as code"])]
+        opened = _without_fused_opener(body)
+        if opened is not None:
+            code, marker = opened
+            return [Content(PartKind.CODE, code, notes=[
+                f"the answer marker {marker!r} is fused onto the first code line: read as a marker, the rest as code"])]
         return _classify_code(text, body, dropped)
     return _classify_markdown(text, body, dropped)
 

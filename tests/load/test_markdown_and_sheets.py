@@ -93,3 +93,86 @@ def test_an_export_with_answer_labels_tab_indented_code_and_an_empty_last_cell()
     assert answers["Q3"].code_parts()[0].text == code[0].source
     assert answers["Q6"].code_parts()[0].text == code[1].source
     assert answers["Q5"].prose_text().startswith("Create it with multiprocessing.Pool")
+
+
+INDENTED_SHEET = """Q3. Write a python code to create a process using the multiprocessing module.
+
+    import multiprocessing
+
+    def hello():
+        print("hello from the child")
+
+    if __name__ == "__main__":
+        p = multiprocessing.Process(target=hello)
+        p.start()
+        p.join()
+
+Q4. What is a multiprocessing pool in python? Why is it used?
+
+    A pool is a set of worker processes that run tasks in parallel across the cores.
+    It is used to spread the work of a function over many inputs.
+
+Q5. How can we create a pool of worker processes in python using the multiprocessing module?
+
+    from multiprocessing import Pool
+
+    def square(x):
+        return x * x
+
+    if __name__ == "__main__":
+        with Pool(4) as pool:
+            print(pool.map(square, range(4)))
+Q6. Write a python program to create 4 processes.
+"""
+
+
+def test_an_answer_sheet_whose_programs_are_indented_as_a_whole(tmp_path: Path) -> None:
+    # Real submission 045 (a file with no extension): every program set off by four spaces, as
+    # Markdown indents code, so none compiles as written.
+    path = tmp_path / "Multiprocessing Assignment"
+    path.write_text(INDENTED_SHEET)
+    sub, answers = located(path)
+    assert sub.format is Format.TEXT
+    code = [c for c in sub.cells if c.kind is CellKind.CODE]
+    assert [c.origin.lines for c in code] == [(3, 11), (20, 27)]  # the block ends at the line indented less
+    assert all(compiles(c.source) and c.source.startswith(("import", "from")) for c in code)
+    assert all("indented by '    ' as a whole" in c.notes[-1] for c in code)
+    assert answers["Q4"].prose_text().startswith("A pool is a set of worker processes")  # indented prose stays prose
+    assert "Process(target=hello)" in answers["Q3"].code_parts()[0].text
+    assert "pool.map(square" in answers["Q5"].code_parts()[0].text
+
+
+FUSED_MARKER_SHEET = """Q3. Write a python code to create a process using the multiprocessing module.
+Ans.import multiprocessing
+
+# the function the child runs
+def greet():
+    print("hello")
+
+if __name__ == "__main__":
+    p = multiprocessing.Process(target=greet)
+    p.start()
+    p.join()
+
+Q5. How can we create a pool of worker processes in python using the multiprocessing module?
+Ans. import multiprocessing
+ans = None
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as pool:
+        ans = pool.map(abs, [-1, -2])
+    print(ans)
+"""
+
+
+def test_an_answer_marker_fused_onto_the_first_code_line_is_a_marker(tmp_path: Path) -> None:
+    # Real submission 044: 'Ans.import multiprocessing' (and 'Ans. import ...') with no question number.
+    path = tmp_path / "answers.txt"
+    path.write_text(FUSED_MARKER_SHEET)
+    sub, answers = located(path)
+    code = [c for c in sub.cells if c.kind is CellKind.CODE]
+    assert [c.origin.lines for c in code] == [(2, 11), (14, 19)]  # the import and the comment are code
+    for qid in ("Q3", "Q5"):
+        part = answers[qid].code_parts()[0]
+        assert part.text.startswith("import multiprocessing") and compiles(part.text), qid
+        assert any("answer marker 'Ans.' is fused onto the first code line" in n for n in part.notes), qid
+    assert "ans = None" in answers["Q5"].code_parts()[0].text  # `ans = ...` is code, not a marker

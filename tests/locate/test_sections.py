@@ -83,3 +83,63 @@ def test_a_program_with_a_typo_stays_a_program(tmp_path: Path) -> None:
     _, answers = located(code_cells_notebook(tmp_path, broken))
     (part,) = answers["Q6"].code_parts()
     assert "if __name__ == '__main__'" in part.text and not compiles(part.text)  # run as written: a SyntaxError
+
+
+RESTATED = ("The differences between multiprocessing and multithreading are that each process has its own memory "
+            "while threads share one, and that threads wait for the GIL.")
+UNLABELLED_SHEET = """Multiprocessing runs several processes at once on several cores, which speeds up CPU-bound work.
+
+RESTATED
+
+Here is an example of how to create a process:
+```python
+import multiprocessing
+
+def hello():
+    print("hello")
+
+if __name__ == "__main__":
+    p = multiprocessing.Process(target=hello)
+    p.start()
+    p.join()
+```
+
+A pool is a set of worker processes that run tasks in parallel, used to spread work over the cores.
+
+Here is an example of how to create a pool of worker processes:
+```python
+from multiprocessing import Pool
+
+if __name__ == "__main__":
+    with Pool(4) as pool:
+        print(pool.map(abs, [-1, -2]))
+```
+
+Here is an example of how to create 4 processes, each printing its own number:
+```python
+import multiprocessing
+
+if __name__ == "__main__":
+    ps = [multiprocessing.Process(target=print, args=(n,)) for n in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+```
+"""
+
+
+def test_a_restated_question_that_goes_on_to_answer_is_the_answer_and_lead_ins_go_with_their_code(
+        tmp_path: Path) -> None:
+    # Real submission 046: no labels; Q2's answer opens with the question's words; each program is
+    # introduced by a sentence ending with ':'.
+    path = tmp_path / "assignment 11"
+    path.write_text(UNLABELLED_SHEET.replace("RESTATED", RESTATED))
+    sub, answers = located(path)
+    first_line = {c.index: c.origin.lines[0] if c.origin.lines else None for c in sub.cells}
+    lines = {q: [first_line[c] for c in a.cells] for q, a in answers.items()}
+    assert lines["Q2"] == [3]  # the restating paragraph is Q2's answer, not only its label
+    assert answers["Q2"].prose_text().startswith("The differences between multiprocessing")
+    assert lines["Q3"] == [5, 6] and lines["Q5"] == [20, 21]  # each lead-in with the code it introduces
+    assert lines["Q4"] == [18]
+    assert "ends with ':' and introduces the code" in answers["Q5"].reason
