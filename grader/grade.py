@@ -298,7 +298,11 @@ def observed_again(first: Trace, run: Callable[[], Trace]) -> Trace:
 def judge(question: Question, answer: Answer, source: str, traces: Mapping[str, Trace]) -> list[Verdict]:
     """The question's verdicts over the runs made. A reseed run left out because it could not change
     a verdict is judged as the most favourable one (the default run again): its readers' failures do
-    not depend on it. A verdict that read a run stopped early says so, and why."""
+    not depend on it. A verdict that read a run stopped early because it could never finish says
+    so, and why. A run stopped because its verdicts were already decided (a child that failed to
+    start, output past the cap) may also end by itself a moment before the rule fires: its
+    verdicts, drawn from the same facts, carry no note, so results.json does not depend on that
+    race; the run's line in the report says it was stopped."""
     assumed = dict(traces)
     if RESEED_VARIANT not in assumed and DEFAULT_VARIANT in assumed:
         assumed[RESEED_VARIANT] = assumed[DEFAULT_VARIANT]
@@ -308,7 +312,7 @@ def judge(question: Question, answer: Answer, source: str, traces: Mapping[str, 
     for variant, trace in traces.items():
         why = trace.limits_why.get("wall_time")
         for spec in by_variant.get(variant, []):
-            if trace.stopped:
+            if trace.stopped and trace.timed_out:
                 notes[spec.id] = f" (The {variant} run was stopped early: {trace.stopped}.)"
             elif trace.timed_out and why:
                 notes[spec.id] = f" (Its time limit: {why}.)"

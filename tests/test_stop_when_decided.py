@@ -82,8 +82,11 @@ def test_a_spawn_run_stops_when_a_child_fails_to_start(graded: Result) -> None:
     assert spawn.stopped is not None and "failed as it started" in spawn.stopped
     status, message = checks(graded, "Q5")["spawn_safe"]
     assert status == "failed"
-    assert "The spawn run was stopped early: a child process failed as it started (RuntimeError: An attempt " \
-           "has been made to start a new process" in message
+    assert "Under spawn, a child process failed" in message and "An attempt has been made to start a new process" \
+        in message
+    # the same words whether the rule stopped the run or it ended by itself a moment before
+    # (results.json must not depend on that race); the run's own record says it was stopped
+    assert "stopped early" not in message
     assert checks(graded, "Q5")["pool_used"][0] == "passed"
 
 
