@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "submissions_example"  # byte for byte the shared seeds
@@ -26,3 +30,17 @@ def labelled_file(name: str) -> Path:
     """A file named in labels.json: an example submission or a real corpus file."""
     seed = EXAMPLES / name
     return seed if seed.is_file() else CORPUS / name
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_grader_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The suite's own cache folder (parsed rubrics, reference times, templates), not the user's
+    ~/.cache/grader: what another grader (another checkout, another version) left there must not
+    change what a test sees. Subprocesses the tests start inherit it."""
+    old = os.environ.get("GRADER_CACHE_DIR")
+    os.environ["GRADER_CACHE_DIR"] = str(tmp_path_factory.mktemp("grader-cache"))
+    yield
+    if old is None:
+        os.environ.pop("GRADER_CACHE_DIR", None)
+    else:
+        os.environ["GRADER_CACHE_DIR"] = old
