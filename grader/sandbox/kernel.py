@@ -27,6 +27,7 @@ namespace inner and outer are equal (detected from the main process).
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import fcntl
 import os
@@ -60,9 +61,8 @@ MAX_WAITS = 100_000  # wait calls kept
 MAX_LINE = 4 * STRING_CAP + 4096  # one strace line: a hex string of STRING_CAP bytes plus the rest
 MAX_EXECS = 8  # execve argv kept per process
 
-_LINE = re.compile(rb"^(\d+) +(\d+\.\d+) (.*)$", re.S)
+_HEAD = re.compile(rb"(\d+) +(\d+\.\d+) ")  # a line's tid and time; the rest is the call
 _HEXSTR = re.compile(rb'"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
-_RET = re.compile(rb"\) += (-?\d+|\?)")
 _FD = re.compile(rb"^(-?\d+)(?:<((?:\\x[0-9a-f]{2})*)>)?")
 _SIPID = re.compile(rb"si_pid=(\d+)")
 _EXITED = re.compile(rb"^\+\+\+ exited with (\d+) \+\+\+")
@@ -73,7 +73,21 @@ _CALL = re.compile(rb"^(\w+|\?\?\?)\((.*)$", re.S)  # "???": a task killed befor
 
 
 def _hex(s: bytes) -> bytes:
-    return bytes.fromhex(s.replace(b"\\x", b"").decode("ascii"))
+    return binascii.unhexlify(s.replace(b"\\x", b""))
+
+
+def _returned(args: bytes) -> int | None:
+    """A call's result: the number after its last ") = " (strace pads the gap with spaces; strings
+    are hex (-xx), so no ") = " inside them). Read from the end, so a 64 KiB write's hex string
+    is not scanned for it. None for "?" (the call never returned) or no result."""
+    eq = args.rfind(b" = ")
+    if eq < 0 or not args[:eq].rstrip(b" ").endswith(b")"):
+        return None
+    value = args[eq + 3:].split(b" ", 1)[0]
+    try:
+        return int(value)
+    except ValueError:
+        return None
 
 
 # -- the typed record ------------------------------------------------------------------------------
@@ -196,15 +210,10 @@ class KernelRecord:
     def feed(self, data: bytes) -> None:
         if not data:
             return
-        data = self._partial + data
-        start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            if nl == -1:
-                break
-            self._line(data[start:nl])
-            start = nl + 1
-        self._partial = data[start:]
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        for raw in lines:
+            self._line(raw)
         if self._partial.endswith(b"+++") and b" +++ " in self._partial:
             # strace ends a line only when it prints the next one: an exit line is whole already
             self._line(self._partial)
@@ -222,11 +231,11 @@ class KernelRecord:
         if not raw:
             return
         self.lines += 1
-        m = _LINE.match(raw)
+        m = _HEAD.match(raw)
         if m is None:
             self._bad(raw)
             return
-        tid, t, rest = int(m.group(1)), float(m.group(2)), m.group(3)
+        tid, t, rest = int(m.group(1)), float(m.group(2)), raw[m.end():]
         known = tid in self.tgid
         if not known:
             if len(self.tgid) >= MAX_TASKS:
@@ -295,10 +304,7 @@ class KernelRecord:
             self.main_end, self.main_status = t, (p.exit_code, p.signal)
 
     def _call(self, tid: int, t: float, t_done: float, name: bytes, args: bytes) -> None:
-        ret_m = _RET.search(args)
-        ret: int | None = None
-        if ret_m is not None and ret_m.group(1) != b"?":
-            ret = int(ret_m.group(1))
+        ret = _returned(args)
         tgid = self.tgid.get(tid, tid)
         if name in (b"write", b"writev"):
             if ret is not None and ret > 0:
