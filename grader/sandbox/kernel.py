@@ -76,12 +76,40 @@ def _hex(s: bytes) -> bytes:
     return binascii.unhexlify(s.replace(b"\\x", b""))
 
 
+def _strings(args: bytes, most: int = 1 << 30) -> list[tuple[bytes, bool]] | None:
+    """The first `most` quoted strings of a call's arguments, decoded, each with whether strace cut
+    it short ("..." after it); None if one is not a whole `\\xHH...` string (never from strace).
+    With -xx every byte of a string is `\\xHH`, so its closing quote is the next `"`: finding it
+    and checking the form with slices costs a few ns a byte (about 1 ms for a 64 KiB write), where
+    a regular expression over its hex and `bytes.replace` took 5.6 ms."""
+    out: list[tuple[bytes, bool]] = []
+    pos = 0
+    while len(out) < most:
+        start = args.find(b'"', pos)
+        if start < 0:
+            break
+        end = args.find(b'"', start + 1)
+        if end < 0:
+            return None
+        s = args[start + 1:end]
+        n = len(s) >> 2
+        if len(s) & 3 or s[0::4] != b"\\" * n or s[1::4] != b"x" * n:
+            return None
+        try:
+            data = binascii.unhexlify(s.translate(None, b"\\x"))  # the form is checked: only digits are left
+        except ValueError:
+            return None
+        out.append((data, args[end + 1:end + 4] == b"..."))
+        pos = end + 1
+    return out
+
+
 def _returned(args: bytes) -> int | None:
     """A call's result: the number after its last ") = " (strace pads the gap with spaces; strings
     are hex (-xx), so no ") = " inside them). Read from the end, so a 64 KiB write's hex string
     is not scanned for it. None for "?" (the call never returned) or no result."""
     eq = args.rfind(b" = ")
-    if eq < 0 or not args[:eq].rstrip(b" ").endswith(b")"):
+    if eq < 0 or not args[max(0, eq - 256):eq].rstrip(b" ").endswith(b")"):
         return None
     value = args[eq + 3:].split(b" ", 1)[0]
     try:
@@ -351,11 +379,12 @@ class KernelRecord:
         if len(self.writes) >= MAX_WRITES:  # later output is not kept (like bytes past the cap)
             self.byte_caps.add(f"more than {MAX_WRITES} writes")
             return
-        strings = _HEXSTR.findall(args[fd.end():])
-        if name == b"write":
-            strings = strings[:1]
-        data = b"".join(_hex(s) for s, _cut in strings)
-        cut = any(c for _s, c in strings) or len(data) < ret
+        strings = _strings(args[fd.end():], 1 if name == b"write" else 1 << 30)
+        if strings is None:
+            self._bad(args[:200])
+            return
+        data = b"".join(d for d, _cut in strings)
+        cut = any(c for _d, c in strings) or len(data) < ret
         data = data[:ret]
         if len(data) > room:
             data, cut = data[:room], True
