@@ -232,6 +232,7 @@ class KernelRecord:
         self.gaps: list[str] = []
         self.byte_cap = 1 << 20
         self.timers: set[str] = set()  # TIMER_SYSCALLS a process of the run called
+        self._targets: dict[bytes, str | None] = {}  # a written file's path as strace prints it -> its target
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -363,13 +364,14 @@ class KernelRecord:
         fd = _FD.match(args)
         if fd is None or fd.group(2) is None:
             return
-        path = _hex(fd.group(2))
-        target = self.pipes.get(path)
+        raw = fd.group(2)
+        target = self._targets.get(raw, "")
+        if target == "":  # a file not seen before: what it is to the grader (then kept, up to a bound)
+            target = self._target(_hex(raw))
+            if len(self._targets) < MAX_TASKS:
+                self._targets[raw] = target
         if target is None:
-            text = path.decode("utf-8", "replace")
-            if not text.startswith(self.workdir):
-                return  # the event file, /dev/null, other pipes: not output the grader reads
-            target = "file:" + text[len(self.workdir):]
+            return  # the event file, /dev/null, other pipes: not output the grader reads
         kept = self.kept_bytes.get(target, 0)
         cap = self.events_cap if target == "events" else self.byte_cap
         room = cap - kept
@@ -391,6 +393,13 @@ class KernelRecord:
             self.byte_caps.add(f"more than {cap} bytes written to {target}")
         self.kept_bytes[target] = kept + len(data)
         self.writes.append(KWrite(tgid, tid, t, target, data, ret, cut))
+
+    def _target(self, path: bytes) -> str | None:
+        target = self.pipes.get(path)
+        if target is not None:
+            return target
+        text = path.decode("utf-8", "replace")
+        return "file:" + text[len(self.workdir):] if text.startswith(self.workdir) else None
 
     def _wait(self, tgid: int, t: float, t_done: float, name: bytes, args: bytes, ret: int | None) -> None:
         if len(self.waits) >= MAX_WAITS:
