@@ -40,6 +40,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from grader.sandbox import reaper
+
 SYSTEM_BWRAP = "/usr/bin/bwrap"
 SETPRIV = "/usr/bin/setpriv"
 # read by the dynamic loader, by time.localtime and by a few stdlib modules; nothing secret
@@ -203,18 +205,30 @@ def set_last_pid(init: int, last: int) -> bool:
     """Make the next pid of the namespace whose init is `init` be `last + 1`, before the program
     starts: a fresh namespace numbers from 1, and small pids are numbers students print (a child
     printing 2 would print its parent's pid). The kernel's interface for this is ns_last_pid
-    (checkpoint/restore), written from inside the namespace.
+    (checkpoint/restore), written from inside the namespace: the file acts on the writer's own
+    PID namespace, so it takes a process born there.
 
-    Root: a short-lived thread of the grader joins the PID namespace for the children it makes
-    (setns(CLONE_NEWPID) changes only that thread's, and the grader's own pid stays where it is),
-    and starts `tee` there, which writes the file: one exec, where `nsenter ... tee` took two.
-    Not root: a small helper joins the user namespace that owns the PID namespace (found with
-    NS_GET_USERNS, since bwrap moves its init into a nested one, and joining init's own races
-    with that) and writes it without an exec, which would drop the capabilities the user
-    namespace gives (joining a user namespace needs a single-threaded process: not the grader)."""
-    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
-    if os.geteuid() == 0:
-        return _set_last_pid_as_root(init, last, env)
+    The grader's reaper helper (reaper.set_last_pid) does it with two forks of a small process.
+    Without the helper: as root, a short-lived thread of the grader joins the PID namespace for
+    the children it makes (setns(CLONE_NEWPID) changes only that thread's, and the grader's own
+    pid stays where it is) and starts `tee` there; not root, a small interpreter joins the user
+    namespace that owns the PID namespace (found with NS_GET_USERNS, since bwrap moves its init
+    into a nested one, and joining init's own races with that) and writes it without an exec,
+    which would drop the capabilities the user namespace gives (joining a user namespace needs a
+    single-threaded process: not the grader)."""
+    try:
+        nsfd = os.open(f"/proc/{init}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        helped = reaper.set_last_pid(nsfd, last)
+        if helped is not None:
+            return helped
+        env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+        if os.geteuid() == 0:
+            return _set_last_pid_as_root(nsfd, last, env)
+    finally:
+        os.close(nsfd)
     argv = [sys.executable, "-S", "-E", "-c", _LAST_PID_AS_USER, str(init), str(last)]
     try:
         done = subprocess.run(argv, input=b"", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -235,13 +249,9 @@ def _setns() -> Any:
     return libc.setns
 
 
-def _set_last_pid_as_root(init: int, last: int, env: dict[str, str]) -> bool:
+def _set_last_pid_as_root(nsfd: int, last: int, env: dict[str, str]) -> bool:
     tee = shutil.which("tee", path="/usr/bin:/bin")
     if tee is None:
-        return False
-    try:
-        nsfd = os.open(f"/proc/{init}/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
         return False
     ok: list[bool] = []
 
@@ -257,12 +267,9 @@ def _set_last_pid_as_root(init: int, last: int, env: dict[str, str]) -> bool:
         except (OSError, subprocess.SubprocessError):
             ok.append(False)
 
-    try:
-        worker = threading.Thread(target=in_namespace, name="grader-ns-last-pid", daemon=True)
-        worker.start()
-        worker.join()
-    finally:
-        os.close(nsfd)
+    worker = threading.Thread(target=in_namespace, name="grader-ns-last-pid", daemon=True)
+    worker.start()
+    worker.join()
     return ok == [True]
 
 

@@ -134,6 +134,28 @@ def test_what_the_program_writes_cannot_look_like_strace_output() -> None:
     assert set(facts.processes) == {100} and facts.writes[0].data == forged.encode()
 
 
+def test_strings_of_write_and_writev_whole_cut_and_large() -> None:
+    big = bytes(range(256)) * 256  # 64 KiB, every byte value
+    text = (EXEC
+            + f'100 1.1 write({out_fd()}, "{hx(big)}", {len(big)}) = {len(big)}\n'
+            + f'100 1.2 writev({out_fd()}, [{{iov_base="{hx("ab")}", iov_len=2}}, {{iov_base="{hx("c")}", iov_len=1}}],'
+            + ' 2) = 3\n'
+            + f'100 1.3 write({out_fd()}, "{hx("xyz")}"..., 70000) = 70000\n'  # strace printed part of it
+            + f'100 1.4 write({out_fd()}, "{hx("q")}", 1)        = 1\n'  # the result after padding
+            + "100 1.5 +++ exited with 0 +++\n")
+    facts = record(text).facts()
+    assert facts.complete, facts.gaps
+    assert [(w.data, w.count, w.cut) for w in facts.writes] == [(big, len(big), False), (b"abc", 3, False),
+                                                               (b"xyz", 70000, True), (b"q", 1, False)]
+
+
+def test_a_string_not_in_straces_hex_form_is_a_gap_not_data() -> None:
+    for bad in ('"\\x4"', '"\\x4g"', '"ab\\x41"', '"\\x41'):
+        text = EXEC + f"100 1.1 write({out_fd()}, {bad}, 1) = 1\n100 1.5 +++ exited with 0 +++\n"
+        facts = record(text).facts()
+        assert not facts.complete and not facts.writes, bad
+
+
 def test_a_task_killed_mid_call_is_not_a_gap() -> None:
     text = EXEC + "101 1.2 ???( <unfinished ...>\n101 1.3 +++ killed by SIGKILL +++\n100 1.4 +++ exited with 0 +++\n"
     facts = record(text).facts()

@@ -130,3 +130,22 @@ print(kids)
         assert not [i for i in trace.issues if i.kind in ("claimed_not_observed", "observed_not_claimed")]
 
 
+
+
+@needs_namespaces
+def test_pids_start_high_without_the_reaper_helper_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reaper helper writes the namespace's last pid (reaper.set_last_pid); a grader without
+    one (it could not be started) writes it itself, with the same result."""
+    from grader.sandbox import reaper
+
+    asked: list[int] = []
+
+    def no_helper(nsfd: int, last: int, timeout: float = 5.0) -> None:
+        asked.append(last)
+        return None
+
+    monkeypatch.setattr(reaper, "set_last_pid", no_helper)
+    trace = sandboxed("import os\nprint(os.getpid())\n", within=5.0)
+    assert asked == [10_000]
+    assert trace.processes[0].pid == 10_001 or (IS_ROOT and shutil.which("tee") is None)
+    assert stdout_of(trace, trace.processes[0]) == [str(trace.processes[0].pid)]
