@@ -1,11 +1,11 @@
 """Check: the same results.json as root and as an ordinary user, grading after grading, under load.
 
-Grades the example submissions N times as root and N times as `nobody` (through an interpreter
-and an install every user can read), alternating, while CPU hogs keep every core busy, and
-compares each results.json (without the `seconds` timings) with the first one. Prints every
-difference and exits non-zero if there is one.
+Grades the example submissions (with --corpus, the real corpus too) N times as root and N times
+as `nobody` (through an interpreter and an install every user can read), alternating, while CPU
+hogs keep every core busy, and compares each results.json (without the `seconds` timings) with
+the first one. Prints every difference and exits non-zero if there is one.
 
-    python bench/same_verdicts.py [--times 10] [--hogs 2] [--python /usr/bin/python3.11]
+    python bench/same_verdicts.py [--times 10] [--hogs 2] [--python /usr/bin/python3.11] [--corpus]
 
 Needs root (it switches to `nobody` with runuser). It makes a venv in a world-readable
 temporary folder and installs this checkout into it.
@@ -53,6 +53,8 @@ def main() -> int:
     ap.add_argument("--times", type=int, default=10)
     ap.add_argument("--hogs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--python", default=f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+    ap.add_argument("--corpus", action="store_true",
+                    help="grade the real corpus (tests/corpus/real: the shared files and those the project found) too")
     args = ap.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root: it grades as root and as nobody")
@@ -64,6 +66,10 @@ def main() -> int:
     subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
     examples = tmp / "examples"
     shutil.copytree(ROOT / "submissions_example", examples)
+    if args.corpus:
+        for f in sorted((ROOT / "tests" / "corpus" / "real").iterdir()):
+            if f.is_file() and f.name != "SOURCES.tsv":
+                shutil.copyfile(f, examples / f.name)
     subprocess.run(["chmod", "-R", "a+rX", str(examples)], check=True)
     hogs = [hog() for _ in range(args.hogs)]
     first: dict[str, Any] | None = None
