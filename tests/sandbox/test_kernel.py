@@ -102,6 +102,32 @@ def test_in_a_pid_namespace_a_thread_gone_before_proc_was_read_is_matched_by_get
     assert [w.reaped for w in facts.waits] == [103]
 
 
+def test_a_child_gone_before_it_could_be_identified_is_a_gap() -> None:
+    """In a PID namespace, a child killed as it started (before /proc was read, before its own
+    getpid()) cannot be matched with the fork that made it: the record says so (the run is made
+    again), rather than showing one process fewer, with no parent, as if complete. Seen as a pool
+    worker terminated as it started, under a CPU hog, as an ordinary user."""
+    text = (EXEC
+            + "100 1.01 getpid() = 10001\n"
+            + "100 1.1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 10002\n"
+            + "102 1.11 getpid() = 10002\n"
+            + "102 1.12 +++ exited with 0 +++\n"
+            + "100 1.2 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 10003\n"
+            + "103 1.3 +++ killed by SIGTERM +++\n"
+            + "100 1.4 +++ exited with 0 +++\n")
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
+    rec.feed(text.encode())
+    facts = rec.facts()
+    assert not facts.complete
+    assert any("could be matched with the fork that made them" in g for g in facts.gaps), facts.gaps
+    # every child identified: complete
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
+    rec.feed(text.replace("103 1.3 +++", "103 1.25 getpid() = 10003\n103 1.3 +++").encode())
+    facts = rec.facts()
+    assert facts.complete, facts.gaps
+    assert facts.processes[103].parent == 100
+
+
 def test_bwraps_clone_returns_a_host_pid_that_may_equal_a_namespace_pid() -> None:
     """bwrap (outside the namespace, host pid 50) creates init, whose host pid 10002 is also the
     namespace pid of the program's child: the child's parent is still the main process."""
