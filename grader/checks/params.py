@@ -9,12 +9,12 @@ Each check type names its model here by class name (`register("concepts", params
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from grader.checks.context import DEFAULT_VARIANT
+from grader.rubric.document import _check_regex  # the rubric's own regex rule, one copy
 
 Stream = Literal["stdout", "stderr", "log"]
 ALL_STREAMS: list[Stream] = ["stdout", "stderr", "log"]
@@ -28,15 +28,6 @@ class Params(BaseModel):
 
 class NoParams(Params):
     """A check type that takes no parameters."""
-
-
-def _regex(value: str) -> str:
-
-    try:
-        re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"not a valid regular expression: {exc}") from None
-    return value
 
 
 # -- written answers (grader.checks.answered, grader.checks.concepts) --------------------------
@@ -59,7 +50,7 @@ class Concept(Params):
         default_factory=list,
         description="words or phrases that express it (any one suffices); 'word*' matches a prefix, "
                     "'...' up to three other words")
-    patterns: list[Annotated[str, AfterValidator(_regex)]] = Field(
+    patterns: list[Annotated[str, AfterValidator(_check_regex)]] = Field(
         default_factory=list, description="regular expressions searched in the lower-cased text")
     weight: float = Field(default=1.0, gt=0, description="its share of the credit, relative to the others")
 
@@ -100,7 +91,7 @@ class CallsParams(Params):
 # -- the run's output (grader.checks.output, grader.checks.numbers) --------------------------------
 
 class OutputMatchesParams(Params):
-    pattern: Annotated[str, AfterValidator(_regex)] = Field(
+    pattern: Annotated[str, AfterValidator(_check_regex)] = Field(
         description="regular expression searched in each line (Python syntax)")
     stream: Literal["stdout", "stderr", "log", "all"] = Field(default="stdout", description="which output to search")
     children_only: bool = Field(default=False, description="only lines written by child processes")
