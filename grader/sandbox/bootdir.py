@@ -24,6 +24,7 @@ from grader.errors import SandboxError
 
 SOURCE_DIR = Path(__file__).resolve().parent / "_boot"
 FILES = ("sitecustomize.py", "_grader_recorder.py")
+EMPTY = "empty"  # an empty file, bound over files the program must not run (bwrap.own_import_hooks)
 
 _lock = threading.Lock()
 _compiled: set[tuple[str, str]] = set()
@@ -34,6 +35,7 @@ def _digest() -> str:
     h = hashlib.sha256()
     for name in FILES:
         h.update((SOURCE_DIR / name).read_bytes())
+    h.update(EMPTY.encode())  # the layout too: a folder of another layout is another folder, never remade in place
     return h.hexdigest()[:16]
 
 
@@ -50,7 +52,7 @@ def boot_dir(python: str) -> Path:
     """The bootstrap directory for `python`, created and compiled on first use."""
     with _lock:
         target = Path(tempfile.gettempdir()) / f"grader-boot-{os.geteuid()}-{_digest()}"
-        if not _trusted(target) or not all((target / n).is_file() for n in FILES):
+        if not _trusted(target) or not all((target / n).is_file() for n in (*FILES, EMPTY)):
             _create(target)
         key = (str(target), os.path.realpath(python))
         if key not in _compiled:
@@ -69,6 +71,7 @@ def _create(target: Path) -> None:
         for name in FILES:
             shutil.copyfile(SOURCE_DIR / name, tmp / name)
             (tmp / name).chmod(0o644)
+        (tmp / EMPTY).touch(0o644)
         tmp.chmod(0o755)
         os.rename(tmp, target)
     except OSError as exc:

@@ -282,7 +282,8 @@ class _Run:
         if self.bw is None:
             return [*kernel.as_user(self.uid), self.exe, self.filename]
         return bwrap.command(self.bw, python=self.exe, filename=self.filename, rundir=self.rundir, work=self.work,
-                             read_only=(str(self.boot),), info_fd=info_fd, block_fd=block_fd, uid=self.uid)
+                             read_only=(str(self.boot),), info_fd=info_fd, block_fd=block_fd, uid=self.uid,
+                             empty=self.boot / bootdir.EMPTY)
 
     def _launch(self) -> tuple[subprocess.Popen[bytes], Watch, float]:
         env = self._environment()

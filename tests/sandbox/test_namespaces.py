@@ -4,6 +4,7 @@ refusing to run student code as root, the fallback without namespaces."""
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 import subprocess
@@ -56,6 +57,34 @@ def test_what_the_program_sees_inside() -> None:
         assert seen["uid"] == os.getuid()
     for key in ("isolation", "pid_namespace", "network", "filesystem", "tmp", "no_new_privs", "user_namespace"):
         assert isinstance(trace.sandbox[key], str) and trace.sandbox[key]
+
+
+@needs_namespaces
+def test_the_graders_own_editable_hook_does_not_run_in_student_processes(tmp_path: Path) -> None:
+    """An editable install's `__editable__.grader-*.pth` imports pathlib and more at every Python
+    start (about 14 ms per process); inside the sandbox it reads empty, the rest of site-packages
+    (the course's packages and their own .pth files) is untouched."""
+    import site
+
+    hooks = bwrap.own_import_hooks(student_python())
+    expected = sorted(str(p) for d in site.getsitepackages() for p in Path(d).glob("__editable__.grader-*.pth"))
+    assert list(hooks) == expected
+    others = sorted(str(p) for d in site.getsitepackages() for p in Path(d).glob("*.pth") if str(p) not in hooks)
+    source = f"""import importlib.util, json, yaml
+hooks, others = {list(hooks)!r}, {others!r}
+print(json.dumps({{"hooks": [open(h).read() for h in hooks], "others": [open(o).read() for o in others],
+                  "grader": importlib.util.find_spec("grader") is not None}}))
+"""
+    trace = sandboxed(source, within=5.0)
+    seen = json.loads(stdout_of(trace, trace.processes[0])[0])
+    assert seen["hooks"] == [""] * len(hooks)  # empty inside
+    assert seen["others"] == [Path(o).read_text() for o in others]  # as on the machine
+    assert all(Path(h).read_text() for h in hooks)  # and the machine's own file is untouched
+    if hooks:  # an editable install: the grader package itself is not importable inside
+        assert seen["grader"] is False
+    # an interpreter other than the grader's own keeps every file
+    assert bwrap.own_import_hooks(SYSTEM_PYTHON) == () or os.path.realpath(SYSTEM_PYTHON) == os.path.realpath(
+        sys.executable)
 
 
 @pytest.mark.skipif(not IS_ROOT or interpreter_usable_by_others(student_python()),
