@@ -452,4 +452,5 @@ def outcome_of(result: Result, rubric: Rubric, *, submission_id: str | None = No
                              result.error, sub.format.value if sub is not None else None,
                              tuple(sub.notes) if sub is not None else (), cells, result.seconds, digest,
                              tuple(sorted(limits)), graded_file=sub.chosen.graded if sub and sub.chosen else None,
-                             not_graded=sub.chosen.not_graded if sub and sub.chosen else ())
+                             not_graded=sub.chosen.not_graded if sub and sub.chosen else (),
+                             graded_files=sub.chosen.files if sub and sub.chosen else ())

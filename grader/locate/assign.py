@@ -156,6 +156,61 @@ def _ordinal(n: int) -> str:
 
 def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
            overrides: Mapping[str, Sequence[int]] | None = None) -> list[Answer]:
+    if sub.files:
+        placement, label_text = _place_by_file(sub, pieces, questions)
+    else:
+        placement, label_text = _place(sub, pieces, questions)
+
+    # TA overrides win over everything: the question's answer is exactly the cells named.
+    if overrides:
+        for qid, cells in overrides.items():
+            for i in [i for i, pl in placement.items() if pl.question == qid]:
+                del placement[i]
+            for i, p in enumerate(pieces):
+                if p.cell in cells and p.substantive:
+                    placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")
+
+    return _answers(sub, pieces, questions, placement, label_text)
+
+
+def _place_by_file(sub: Submission, pieces: list[Piece],
+                   questions: Sequence[QuestionRef]) -> tuple[dict[int, _Placement], dict[str, str]]:
+    """A folder of per-question files: a file whose name gives a question ('q3.py') answers that
+    question, whatever its first lines say; a file whose name gives none (or a number that is no
+    question of the rubric) is placed by its content, as a one-file submission would be, among the
+    questions no file's name claims (among all of them when every question is claimed)."""
+    by_number = {q.number: q for q in questions}
+    placement: dict[int, _Placement] = {}
+    label_text: dict[str, str] = {}
+    unnamed: list[tuple[str, list[int]]] = []
+    for f in sub.files:
+        idx = [i for i, p in enumerate(pieces) if f.holds(p.cell)]
+        q = by_number.get(f.number) if f.number is not None else None
+        if q is None:
+            unnamed.append((f.path, idx))
+            continue
+        label_text.setdefault(q.id, f"the file name {f.path!r}")
+        for i in idx:
+            if pieces[i].substantive:
+                placement[i] = _Placement(q.id, Method.FILE_NAME, f"answer taken from {f.path} (its name gives {q.id})")
+    claimed = {pl.question for pl in placement.values()} | set(label_text)
+    rest = [q for q in questions if q.id not in claimed] or list(questions)
+    for path, idx in unnamed:
+        local = [pieces[i] for i in idx]
+        found, texts = _place(sub, local, rest)
+        for k, pl in found.items():
+            placement[idx[k]] = _Placement(pl.question, pl.method,
+                                           f"{pl.reason} (in {path}, whose name gives no question: placed by content)")
+        for k, i in enumerate(idx):
+            pieces[i] = local[k]  # a piece read again without its label
+        for qid, text in texts.items():
+            label_text.setdefault(qid, text)
+    return placement, label_text
+
+
+def _place(sub: Submission, pieces: list[Piece],
+           questions: Sequence[QuestionRef]) -> tuple[dict[int, _Placement], dict[str, str]]:
+    """Which question each piece answers (by index into `pieces`), and each labelled question's label."""
     by_id = {q.id: q for q in questions}
     order = {q.id: k for k, q in enumerate(questions)}
     placement: dict[int, _Placement] = {}
@@ -233,17 +288,7 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
 
     # 3. Code placed under a written question that answers a code question by its content.
     _move_by_content(sub, pieces, questions, by_id, placement)
-
-    # TA overrides win over everything: the question's answer is exactly the cells named.
-    if overrides:
-        for qid, cells in overrides.items():
-            for i in [i for i, pl in placement.items() if pl.question == qid]:
-                del placement[i]
-            for i, p in enumerate(pieces):
-                if p.cell in cells and p.substantive:
-                    placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")
-
-    return _answers(sub, pieces, questions, placement, label_text)
+    return placement, label_text
 
 
 def _fit(pieces: list[Piece], idx: Sequence[int], q: QuestionRef) -> float:
@@ -377,7 +422,8 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
             p = pieces[i]
             cell = sub.cells[p.cell]
             span = None
-            if p.cell in split_cells and cell.source_first_line is not None and sub.format is not Format.NOTEBOOK:
+            if p.cell in split_cells and cell.source_first_line is not None \
+                    and sub.format_of(p.cell) is not Format.NOTEBOOK:
                 span = (cell.source_first_line + p.first, cell.source_first_line + p.last)
             for c in p.contents:
                 if c.kind is None or not c.text.strip():
