@@ -390,7 +390,7 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)
     try:
-        chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
+        chosen = {qid: cells_named(submission, ref.cells, ref.lines, ref.file) for qid, ref in (mapping or {}).items()}
         answers = locate(submission, questions_from_rubric(rubric), chosen)
         results = grade_questions(submission, list(zip(rubric.questions, answers, strict=True)), runner,
                                   max_attempts, parallel, slots)

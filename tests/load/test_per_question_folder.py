@@ -9,9 +9,10 @@ from pathlib import Path
 from grader.answers import Method
 from grader.load import find_submissions, load
 from grader.load.folder import question_number
+from grader.locate import cells_named, locate
 from grader.program import build_program
 from grader.submission import Format
-from tests.locate.helpers import located
+from tests.locate.helpers import located, questions
 
 PROCESS = ("import multiprocessing\n\ndef hello():\n    print('hello')\n\nif __name__ == '__main__':\n"
            "    p = multiprocessing.Process(target=hello)\n    p.start()\n    p.join()\n")
@@ -83,6 +84,13 @@ def test_a_file_whose_name_gives_no_question_is_placed_by_content(tmp_path: Path
     assert q5.answered and {sub.cells[c].origin.file for c in q5.cells} == {"pool_demo.py"}
     assert "pool_demo.py, whose name gives no question: placed by content" in q5.reason
     assert not answers["Q2"].answered and not answers["Q4"].answered
+    # A TA's answer override names the file (and lines in it): here q6.py is taken as Q5's answer.
+    chosen = cells_named(sub, lines=[1], file="q6.py")
+    assert chosen and all(sub.cells[c].origin.file == "q6.py" for c in chosen)
+    assert not cells_named(sub, lines=[1], file="nothere.py")
+    moved = {a.question: a for a in locate(sub, questions(), {"Q5": chosen})}
+    assert moved["Q5"].method is Method.OVERRIDE and set(moved["Q5"].cells) == set(chosen)
+    assert not moved["Q6"].answered
 
 
 def test_each_file_runs_on_its_own(tmp_path: Path) -> None:
