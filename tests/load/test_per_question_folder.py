@@ -134,3 +134,15 @@ def test_a_class_folder_of_student_folders_and_a_student_folder_named_directly(t
     for n in (1, 2, 3):
         (numbered / f"{n}.py").write_text(PROCESS)
     assert len(find_submissions([str(numbered)]).submissions) == 3
+
+
+def test_a_file_that_cannot_be_read_is_named_and_the_others_are_graded(tmp_path: Path) -> None:
+    d = tmp_path / "frank"
+    d.mkdir()
+    (d / "q3.py").write_text(PROCESS)
+    (d / "q4.py").write_bytes(bytes(range(256)) * 4)
+    (d / "q5.py").write_text(POOL)
+    sub = load(d)
+    assert [f.path for f in sub.files] == ["q3.py", "q5.py"]
+    assert sub.chosen is not None and sub.chosen.not_graded == ("q4.py",)
+    assert any(n.startswith("q4.py: binary file") and n.endswith("(not graded)") for n in sub.notes)
