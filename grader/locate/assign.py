@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from grader.answers import Answer, AnswerPart, Method
 from grader.locate.pieces import Piece, QuestionRef, reclassified
@@ -176,12 +176,14 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
 def _place_by_file(sub: Submission, pieces: list[Piece],
                    questions: Sequence[QuestionRef]) -> tuple[dict[int, _Placement], dict[str, str]]:
     """A folder of per-question files: a file whose name gives a question ('q3.py') answers that
-    question, whatever its first lines say; a file whose name gives none (or a number that is no
-    question of the rubric) is placed by its content, as a one-file submission would be, among the
-    questions no file's name claims (among all of them when every question is claimed)."""
+    question, whatever its first lines say. A file whose name gives none (or a number that is no
+    question of the rubric) is located as a one-file submission would be: what its labels open
+    goes to their questions (for a question a file's name claims, as a further answer beside that
+    file's), and what no label places is aligned with the questions no file's name claims."""
     by_number = {q.number: q for q in questions}
     placement: dict[int, _Placement] = {}
     label_text: dict[str, str] = {}
+    named: dict[str, str] = {}  # question id -> the first file named for it
     unnamed: list[tuple[str, list[int]]] = []
     for f in sub.files:
         idx = [i for i, p in enumerate(pieces) if f.holds(p.cell)]
@@ -189,20 +191,34 @@ def _place_by_file(sub: Submission, pieces: list[Piece],
         if q is None:
             unnamed.append((f.path, idx))
             continue
+        named.setdefault(q.id, f.path)
         label_text.setdefault(q.id, f"the file name {f.path!r}")
         for i in idx:
             if pieces[i].substantive:
                 placement[i] = _Placement(q.id, Method.FILE_NAME, f"answer taken from {f.path} (its name gives {q.id})")
-    claimed = {pl.question for pl in placement.values()} | set(label_text)
-    rest = [q for q in questions if q.id not in claimed] or list(questions)
+    rest = [q for q in questions if q.id not in named]
     for path, idx in unnamed:
         local = [pieces[i] for i in idx]
-        found, texts = _place(sub, local, rest)
+        # A label for a question some file's name claims only closes what came before it here.
+        relabelled = {k for k, p in enumerate(local) if p.label is not None and p.label.question in named}
+        hidden = [replace(p, label=replace(p.label, question=None)) if k in relabelled and p.label else p
+                  for k, p in enumerate(local)]
+        found, texts = _place(sub, hidden, rest) if rest else ({}, {})
         for k, pl in found.items():
             placement[idx[k]] = _Placement(pl.question, pl.method,
                                            f"{pl.reason} (in {path}, whose name gives no question: placed by content)")
+        opened: Piece | None = None
+        for k, p in enumerate(local):
+            if p.label is not None:
+                opened = p if p.label.question in named else None
+            if opened is not None and opened.label is not None and hidden[k].substantive and k not in found:
+                qid = opened.label.question
+                assert qid is not None
+                placement[idx[k]] = _Placement(
+                    qid, Method.MARKER, f"follows {opened.label.detail} ({_describe_piece(sub, opened)}): a further "
+                                        f"answer beside {named[qid]}, whose name gives {qid}")
         for k, i in enumerate(idx):
-            pieces[i] = local[k]  # a piece read again without its label
+            pieces[i] = local[k] if k in relabelled else hidden[k]  # maybe read again without its label
         for qid, text in texts.items():
             label_text.setdefault(qid, text)
     return placement, label_text

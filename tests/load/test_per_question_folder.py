@@ -146,3 +146,39 @@ def test_a_file_that_cannot_be_read_is_named_and_the_others_are_graded(tmp_path:
     assert [f.path for f in sub.files] == ["q3.py", "q5.py"]
     assert sub.chosen is not None and sub.chosen.not_graded == ("q4.py",)
     assert any(n.startswith("q4.py: binary file") and n.endswith("(not graded)") for n in sub.notes)
+
+
+def test_a_whole_notebook_beside_some_per_question_files(tmp_path: Path) -> None:
+    """q3.py and q5.py answer their questions; the notebook, whose name gives none, answers the others
+    by its own labels, and what its Q3 label opens is a further answer beside q3.py (the best counts)."""
+    d = tmp_path / "gina"
+    d.mkdir()
+    (d / "q3.py").write_text(PROCESS)
+    (d / "q5.py").write_text(POOL)
+    (d / "assignment.ipynb").write_text(notebook(
+        ("markdown", "## Q1\nProcesses run in parallel on several cores, which speeds up CPU-bound work."),
+        ("markdown", "## Q3"), ("code", "print('not the Q3 answer')"),
+        ("markdown", "## Q6"), ("code", FOUR)))
+    sub, answers = located(d)
+    assert [(f.path, f.number) for f in sub.files] == [("q3.py", 3), ("q5.py", 5), ("assignment.ipynb", None)]
+    q3 = answers["Q3"]
+    assert [sub.cells[p.cell].origin.file for p in q3.code_parts()] == ["q3.py", "assignment.ipynb"]
+    assert "a further answer beside q3.py, whose name gives Q3" in q3.reason
+    assert {sub.cells[c].origin.file for c in answers["Q1"].cells} == {"assignment.ipynb"}
+    q6 = answers["Q6"]
+    assert q6.method is Method.MARKER and q6.location(sub) == {"files": [{"file": "assignment.ipynb", "cells": [4]}]}
+    assert "whose name gives no question: placed by content" in q6.reason
+    assert not answers["Q2"].answered and not answers["Q4"].answered
+
+
+def test_a_scratch_file_beside_a_file_for_every_question_answers_nothing(tmp_path: Path) -> None:
+    d = tmp_path / "hank"
+    d.mkdir()
+    for n in range(1, 7):
+        (d / f"q{n}.py").write_text(PROCESS if n in (3, 5, 6) else "# Processes run on several cores at once.\n")
+    (d / "test.py").write_text(POOL)
+    sub, answers = located(d)
+    assert sub.files[-1].path == "test.py" and sub.files[-1].number is None
+    for n in range(1, 7):
+        a = answers[f"Q{n}"]
+        assert {sub.cells[c].origin.file for c in a.cells} == {f"q{n}.py"}, (n, a.reason)
