@@ -61,6 +61,7 @@ def read_folder(folder: Path, name: str, files: Sequence[Path],
     cells: list[Cell] = []
     parts: list[FolderFile] = []
     notes: list[str] = []
+    said: dict[str, list[str]] = {}  # a reader's note -> the files it was said of (one line for all of them)
     not_graded = [str(p.relative_to(folder)) for p in dropped]
     if dropped:
         notes.append(f"the folder holds more than {MAX_FILES} files; only the first {MAX_FILES} were read")
@@ -77,7 +78,9 @@ def read_folder(folder: Path, name: str, files: Sequence[Path],
             cells.append(replace(c, index=len(cells), origin=replace(c.origin, file=rel), notes=list(c.notes)))
         number = question_number(p)
         parts.append(FolderFile(rel, sub.format, first, len(sub.cells), number))
-        notes.extend(f"{rel}: {n}" for n in sub.notes)
+        for n in sub.notes:
+            said.setdefault(n, []).append(rel)
+    notes.extend(f"{', '.join(files)}: {note}" for note, files in said.items())
     if not parts:
         raise SubmissionError(str(folder), "no file of this folder of per-question files could be read")
     named = [f"{f.path} (question {f.number})" for f in parts if f.number is not None]
