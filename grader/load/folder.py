@@ -48,10 +48,11 @@ def per_question_files(files: Sequence[Path], *, bare: bool = True) -> bool:
 
 
 def read_folder(folder: Path, name: str, files: Sequence[Path],
-                read: Callable[[Path, str], Submission]) -> Submission:
+                read: Callable[[Path, str], Submission], max_bytes: int) -> Submission:
     """One submission from a folder of per-question files: files named by a question first, in
-    question order, then the others. A file that cannot be read is named in the notes (and as not
-    graded) and the rest are graded; SubmissionError when none can be read."""
+    question order, then the others. A file that cannot be read, or that would take the files read
+    past `max_bytes` together (the bound a single file has), is named in the notes and as not graded,
+    and the rest are graded; SubmissionError when none can be read."""
     def order(p: Path) -> tuple[int, int, str]:
         n = question_number(p)
         return (0, n, str(p)) if n is not None else (1, 0, str(p))
@@ -65,8 +66,19 @@ def read_folder(folder: Path, name: str, files: Sequence[Path],
     not_graded = [str(p.relative_to(folder)) for p in dropped]
     if dropped:
         notes.append(f"the folder holds more than {MAX_FILES} files; only the first {MAX_FILES} were read")
+    total = 0
     for p in kept:
         rel = str(p.relative_to(folder))
+        try:
+            size = p.stat().st_size
+        except OSError:
+            size = 0  # the reader says why it cannot be read
+        if total + size > max_bytes:
+            notes.append(f"{rel}: not read, as the folder's files would pass {max_bytes // (1024 * 1024)} MB together "
+                         "(not graded)")
+            not_graded.append(rel)
+            continue
+        total += size
         try:
             sub = read(p, name)
         except SubmissionError as exc:

@@ -90,7 +90,7 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
     if p.is_dir():
         files = [f for f in _candidates(p) if _nonempty(f)]
         if per_question_files(files):
-            return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding))
+            return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding), MAX_BYTES)
         p, notes, choice = choose_file(p)
         submission = _read_file(p, name, encoding)
         submission.notes[:0] = notes

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from grader.answers import Method
 from grader.load import find_submissions, load
-from grader.load.folder import question_number
+from grader.load.folder import question_number, read_folder
+from grader.load.loader import _read_file
 from grader.locate import cells_named, locate
 from grader.program import build_program
 from grader.submission import Format
@@ -182,3 +183,19 @@ def test_a_scratch_file_beside_a_file_for_every_question_answers_nothing(tmp_pat
     for n in range(1, 7):
         a = answers[f"Q{n}"]
         assert {sub.cells[c].origin.file for c in a.cells} == {f"q{n}.py"}, (n, a.reason)
+
+
+def test_the_files_read_are_bounded_together(tmp_path: Path) -> None:
+    """Forty files of the single-file limit each would be forty times that limit in memory: the files
+    are read while their sizes together stay within it, and the others are named as not graded."""
+    d = tmp_path / "ivan"
+    d.mkdir()
+    (d / "q3.py").write_text(PROCESS)
+    (d / "q5.py").write_text(POOL + "#" * 2000 + "\n")
+    (d / "q6.py").write_text(FOUR)
+    files = sorted(d.iterdir())
+    limit = len(PROCESS) + 1000  # q3.py fits, q5.py would pass the limit, q6.py fits again
+    sub = read_folder(d, "ivan", files, lambda f, n: _read_file(f, n, None), limit)
+    assert [f.path for f in sub.files] == ["q3.py", "q6.py"]
+    assert sub.chosen is not None and sub.chosen.not_graded == ("q5.py",)
+    assert any(n.startswith("q5.py: not read, as the folder's files would pass") for n in sub.notes)
