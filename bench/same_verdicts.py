@@ -70,6 +70,8 @@ def main() -> int:
         for f in sorted((ROOT / "tests" / "corpus" / "real").iterdir()):
             if f.is_file() and f.name != "SOURCES.tsv":
                 shutil.copyfile(f, examples / f.name)
+            elif f.is_dir():  # a student's folder of per-question files
+                shutil.copytree(f, examples / f.name)
     subprocess.run(["chmod", "-R", "a+rX", str(examples)], check=True)
     hogs = [hog() for _ in range(args.hogs)]
     first: dict[str, Any] | None = None

@@ -20,6 +20,7 @@ class Method(str, Enum):
     POSITION = "position"  # no label: cells taken in question order
     CONTENT = "content"  # what the code does (a Pool for the Pool question)
     OVERRIDE = "override"  # a TA's mapping for this submission
+    FILE_NAME = "file-name"  # a folder of per-question files: the file's name gives the question ('q3.py')
 
 
 class PartKind(str, Enum):
@@ -93,12 +94,29 @@ class Answer:
         return "\n\n".join(p.text.strip() for p in self.prose_parts())
 
     def location(self, submission: Submission) -> dict[str, Any]:
-        """The answer's place in the original file, in the shape results.json uses."""
-        if submission.format is Format.NOTEBOOK:
-            cells = [submission.cells[i].origin.cell for i in self.cells]
-            return {"cells": [c for c in cells if c is not None]}
+        """The answer's place in the original file, in the shape results.json uses: {"cells": [...]}
+        for a notebook, {"lines": [[a, b], ...]} for a text file; for a folder of per-question files,
+        {"files": [{"file": "q3.py", "lines": [...]}, ...]}, one entry per file the answer uses."""
+        if submission.files:
+            files: list[dict[str, Any]] = []
+            for f in submission.files:
+                parts = [p for p in self.parts if f.holds(p.cell)]
+                if parts:
+                    files.append({"file": f.path, **self._where(submission, parts, f.format)})
+            return {"files": files}
+        return self._where(submission, self.parts, submission.format)
+
+    @staticmethod
+    def _where(submission: Submission, parts: list[AnswerPart], fmt: Format) -> dict[str, Any]:
+        if fmt is Format.NOTEBOOK:
+            cells: list[int] = []
+            for part in parts:
+                c = submission.cells[part.cell].origin.cell
+                if c is not None and c not in cells:
+                    cells.append(c)
+            return {"cells": cells}
         ranges: list[list[int]] = []
-        for part in self.parts:
+        for part in parts:
             r = part.span or submission.cells[part.cell].origin.lines
             if r is not None and list(r) not in ranges:
                 ranges.append(list(r))

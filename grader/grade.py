@@ -390,7 +390,7 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)
     try:
-        chosen = {qid: cells_named(submission, ref.cells, ref.lines) for qid, ref in (mapping or {}).items()}
+        chosen = {qid: cells_named(submission, ref.cells, ref.lines, ref.file) for qid, ref in (mapping or {}).items()}
         answers = locate(submission, questions_from_rubric(rubric), chosen)
         results = grade_questions(submission, list(zip(rubric.questions, answers, strict=True)), runner,
                                   max_attempts, parallel, slots)
@@ -452,4 +452,5 @@ def outcome_of(result: Result, rubric: Rubric, *, submission_id: str | None = No
                              result.error, sub.format.value if sub is not None else None,
                              tuple(sub.notes) if sub is not None else (), cells, result.seconds, digest,
                              tuple(sorted(limits)), graded_file=sub.chosen.graded if sub and sub.chosen else None,
-                             not_graded=sub.chosen.not_graded if sub and sub.chosen else ())
+                             not_graded=sub.chosen.not_graded if sub and sub.chosen else (),
+                             graded_files=sub.chosen.files if sub and sub.chosen else ())

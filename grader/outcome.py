@@ -265,6 +265,8 @@ class SubmissionOutcome:
     # Records written before these fields existed read back as None and ().
     graded_file: str | None = None
     not_graded: tuple[str, ...] = ()
+    # A folder of per-question files (q1.py ... q6.py): every file graded, in the order read.
+    graded_files: tuple[str, ...] = ()
 
     @property
     def score(self) -> float:
@@ -323,7 +325,7 @@ class SubmissionOutcome:
                 "max_score": self.max_score, "error": self.error, "format": self.format,
                 "needs_review": self.needs_review, "seconds": round(self.seconds, 2), "digest": self.digest,
                 "limits_hit": list(self.limits_hit), "graded_file": self.graded_file,
-                "not_graded": list(self.not_graded),
+                "not_graded": list(self.not_graded), "graded_files": list(self.graded_files),
                 "notes": list(self.notes), "cells": [c.to_json() for c in self.cells],
                 "questions": [q.to_json() for q in self.questions]}
 
@@ -337,7 +339,8 @@ class SubmissionOutcome:
                    data.get("format"), tuple(data.get("notes") or ()),
                    tuple(CellView.from_json(c) for c in data.get("cells") or ()), data.get("seconds", 0.0),
                    data.get("digest", ""), tuple(data.get("limits_hit") or ()), data.get("view", "full"),
-                   data.get("graded_file"), tuple(data.get("not_graded") or ()))
+                   data.get("graded_file"), tuple(data.get("not_graded") or ()),
+                   tuple(data.get("graded_files") or ()))
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def leading_indent(code: str) -> str:
 
 def is_notebook_code(submission: Submission, cell: Cell) -> bool:
     """Code that ran in IPython: a notebook's cell, or a cell of a notebook's export."""
-    return submission.format in (Format.NOTEBOOK, Format.MARKDOWN) or cell.prompt is not None
+    return submission.format_of(cell.index) in (Format.NOTEBOOK, Format.MARKDOWN) or cell.prompt is not None
 
 
 def as_ipython_read(code: str, notebook: bool) -> tuple[str, list[str]]:
@@ -184,10 +184,13 @@ class _Def:
 
 
 def _definitions(submission: Submission, before_cell: int) -> list[_Def]:
-    """Top-level definitions in code cells before `before_cell`, in file order."""
+    """Top-level definitions in code cells before `before_cell`, in file order. In a folder of
+    per-question files only the cell's own file counts: each file ran on its own."""
     defs: list[_Def] = []
     for cell in submission.cells[:before_cell]:
         if cell.kind is not CellKind.CODE or not cell.source.strip():
+            continue
+        if not submission.same_file(cell.index, before_cell):
             continue
         code, _ = as_ipython_read(cell.source, is_notebook_code(submission, cell))
         try:

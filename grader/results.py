@@ -177,6 +177,7 @@ def summary_json(outcome: SubmissionOutcome) -> dict[str, Any]:
             data["attempt"] = {"graded": graded.number, "of": q.code_parts, "cell": graded.label}
         questions.append(data)
     return {"submission": outcome.id, "graded_file": outcome.graded_file, "not_graded": list(outcome.not_graded),
+            "graded_files": list(outcome.graded_files),
             "score": outcome.score, "max_score": outcome.max_score, "error": outcome.error,
             "needs_review": outcome.needs_review, "limits_hit": list(outcome.limits_hit),
             "questions": questions, "seconds": round(outcome.seconds, 2)}

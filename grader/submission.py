@@ -16,6 +16,7 @@ class Format(str, Enum):
     SCRIPT = "script"  # plain .py, `# %%` cells or nbconvert `# In[ ]:` exports
     TEXT = "text"  # plain-text notebook export (`In [3]:` markers, output after the code), or an answer sheet
     MARKDOWN = "markdown"  # Markdown notebook: nbconvert --to markdown, jupytext/MyST, Quarto
+    FOLDER = "folder"  # a student's folder of per-question files (q1.py ... q6.py): each file read as its kind
 
 
 class CellKind(str, Enum):
@@ -30,21 +31,25 @@ class Origin:
 
     cell: int | None = None
     lines: tuple[int, int] | None = None  # first, last (inclusive), 1-based
+    file: str | None = None  # in a submission of several files: the file, relative to the student's folder
 
     def describe(self) -> str:
         if self.cell is not None:
-            return f"cell {self.cell}"
-        if self.lines is not None:
+            where = f"cell {self.cell}"
+        elif self.lines is not None:
             first, last = self.lines
-            return f"line {first}" if first == last else f"lines {first}-{last}"
-        return "unknown position"
+            where = f"line {first}" if first == last else f"lines {first}-{last}"
+        else:
+            where = "unknown position"
+        return f"{self.file} {where}" if self.file is not None else where
 
     def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"file": self.file} if self.file is not None else {}
         if self.cell is not None:
-            return {"cell": self.cell}
-        if self.lines is not None:
-            return {"lines": list(self.lines)}
-        return {}
+            data["cell"] = self.cell
+        elif self.lines is not None:
+            data["lines"] = list(self.lines)
+        return data
 
 
 @dataclass
@@ -87,10 +92,27 @@ class Cell:
 @dataclass(frozen=True)
 class FolderChoice:
     """Which file of a student's folder was graded, and the files it also holds that were not
-    (paths relative to the folder)."""
+    (paths relative to the folder). A folder of per-question files has every one of them graded:
+    `graded` is None and `files` lists them."""
 
-    graded: str
+    graded: str | None
     not_graded: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FolderFile:
+    """One file of a submission read from a student's folder of per-question files: its cells are
+    `cells[first:first + count]` of the submission."""
+
+    path: str  # relative to the folder
+    format: Format  # how this file was read
+    first: int
+    count: int
+    number: int | None  # the question number its name gives ('q3.py', 'Question_3.ipynb'); None: it names none
+
+    def holds(self, index: int) -> bool:
+        return self.first <= index < self.first + self.count
 
 
 @dataclass
@@ -103,12 +125,27 @@ class Submission:
     cells: list[Cell]
     notes: list[str] = field(default_factory=list)  # what the loader noticed (upgrades, fixes)
     chosen: FolderChoice | None = None  # set when the submission is a folder
+    files: list[FolderFile] = field(default_factory=list)  # a folder of per-question files: each file's cells
+
+    def file_of(self, index: int) -> FolderFile | None:
+        """The file of a per-question folder that holds the cell (None for a one-file submission)."""
+        return next((f for f in self.files if f.holds(index)), None)
+
+    def format_of(self, index: int) -> Format:
+        """How the cell's file was read: the submission's format, or its own file's in a folder."""
+        f = self.file_of(index)
+        return f.format if f is not None else self.format
+
+    def same_file(self, a: int, b: int) -> bool:
+        return self.file_of(a) == self.file_of(b)
 
     def describe_cell(self, index: int) -> str:
-        """How a TA finds the cell: 'markdown cell 4', 'In [3] (lines 23-45)', 'lines 3-5'."""
+        """How a TA finds the cell: 'markdown cell 4', 'In [3] (lines 23-45)', 'lines 3-5', 'q3.py lines 1-9'."""
         cell = self.cells[index]
         where = cell.origin.describe()
-        if self.format is Format.NOTEBOOK:
+        if self.format_of(index) is Format.NOTEBOOK:
+            if cell.origin.file is not None:
+                return f"{cell.origin.file} {cell.kind.value} cell {cell.origin.cell}"
             return f"{cell.kind.value} {where}"
         if cell.prompt:
             return f"{cell.prompt.rstrip(':')} ({where})"
@@ -120,5 +157,6 @@ class Submission:
             "path": self.path,
             "format": self.format.value,
             "notes": list(self.notes),
+            "files": [{"path": f.path, "format": f.format.value, "question_number": f.number} for f in self.files],
             "cells": [c.to_json() for c in self.cells],
         }

@@ -208,3 +208,35 @@ def test_a_folder_says_which_file_was_graded(tmp_path: Path) -> None:
     assert pages and all("Graded file:</strong> <code>hw.py</code>" in p.read_text() for p in pages)
     checked = grader(tmp_path, "check", str(folder))
     assert "graded file: hw.py; also in the folder, not graded: draft.py" in checked.stdout
+
+
+def test_a_folder_of_per_question_files_is_graded_as_one_submission(tmp_path: Path) -> None:
+    """A class folder whose student folder holds q1.py ... q5.py: one row, each answer from its file,
+    and every output says which file an answer was taken from."""
+    folder = tmp_path / "class" / "erin"
+    folder.mkdir(parents=True)
+    (folder / "q1.py").write_text("# Multiprocessing runs separate processes in parallel on several cores.\n")
+    (folder / "q3.py").write_text("import multiprocessing\n\ndef hello():\n    print('hello')\n\n"
+                                  "if __name__ == '__main__':\n    p = multiprocessing.Process(target=hello)\n"
+                                  "    p.start()\n    p.join()\n")
+    (folder / "q5.py").write_text("import multiprocessing\n\ndef sq(n):\n    return n * n\n\n"
+                                  "if __name__ == '__main__':\n    with multiprocessing.Pool(2) as pool:\n"
+                                  "        print(pool.map(sq, [1, 2]))\n")
+    (folder / "notes.bin").write_bytes(b"\0" * 10)  # neither code nor text: not a candidate at all
+    done = grader(tmp_path, "grade", str(tmp_path / "class"), "--rubric", str(short_rubric(tmp_path)),
+                  "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads((tmp_path / "out" / "results.json").read_text())["submissions"]
+    assert row["submission"] == "erin" and row["graded_file"] is None
+    assert row["graded_files"] == ["q1.py", "q3.py", "q5.py"]
+    q = {x["id"]: x for x in row["questions"]}
+    assert q["Q3"]["location"] == {"files": [{"file": "q3.py", "lines": [[1, 9]]}]}
+    assert q["Q3"]["found_by"] == "file-name" and "answer taken from q3.py" in q["Q3"]["reason"]
+    assert {c["id"]: c["status"] for c in q["Q3"]["checks"]}["process_created"] == "passed"
+    assert {c["id"]: c["status"] for c in q["Q5"]["checks"]}["pool_used"] == "passed"
+    assert not q["Q2"]["answered"] and not q["Q6"]["answered"]
+    pages = list((tmp_path / "out").rglob("erin*.html"))
+    assert pages and all("answer taken from q3.py" in p.read_text() for p in pages)
+    assert all("Graded files (one per question):" in p.read_text() for p in pages)
+    checked = grader(tmp_path, "check", str(folder), "--rubric", str(short_rubric(tmp_path)))
+    assert "graded files (one per question): q1.py, q3.py, q5.py" in checked.stdout

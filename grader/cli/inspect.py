@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             results.append({"submission": path, "error": exc.reason})
             continue
         mapping = overrides.mapping(sub.name) if overrides else {}
-        answers = locate(sub, questions, {q: cells_named(sub, r.cells, r.lines) for q, r in mapping.items()})
+        answers = locate(sub, questions, {q: cells_named(sub, r.cells, r.lines, r.file) for q, r in mapping.items()})
         if args.json:
             data = {"submission": sub.name, "path": sub.path, "format": sub.format.value, "notes": sub.notes,
                     "answers": [a.to_json(sub) for a in answers]}

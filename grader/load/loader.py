@@ -8,6 +8,7 @@ from pathlib import Path
 
 from grader.errors import SubmissionError
 from grader.load.decode import decode, describe_binary, looks_binary
+from grader.load.folder import per_question_files, read_folder
 from grader.load.markdown import is_markdown, read_markdown
 from grader.load.notebook import read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
@@ -85,13 +86,27 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
     shown = str(path)
     if not p.exists():
         raise SubmissionError(shown, "no such file or folder")
-    notes: list[str] = []
-    choice: FolderChoice | None = None
+    name = name or p.name
     if p.is_dir():
-        name = name or p.name
+        files = [f for f in _candidates(p) if _nonempty(f)]
+        if per_question_files(files):
+            return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding), MAX_BYTES)
         p, notes, choice = choose_file(p)
-    else:
-        name = name or p.name
+        submission = _read_file(p, name, encoding)
+        submission.notes[:0] = notes
+        submission.chosen = choice
+        return submission
+    return _read_file(p, name, encoding)
+
+
+def _nonempty(p: Path) -> bool:
+    try:
+        return p.stat().st_size > 0
+    except OSError:
+        return False
+
+
+def _read_file(p: Path, name: str, encoding: str | None) -> Submission:
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
@@ -106,8 +121,6 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
         raise SubmissionError(str(p), describe_binary(data))
     text = decode(str(p), data, encoding)
     submission = _read_text(str(p), name, text)
-    submission.notes[:0] = notes
-    submission.chosen = choice
     if not submission.cells or all(c.is_blank for c in submission.cells):
         raise SubmissionError(str(p), "nothing in it: every cell is empty")
     return submission
@@ -155,11 +168,13 @@ def _holds_code(folder: Path) -> bool:
 
 
 def is_single_submission(folder: Path) -> bool:
-    """One student's folder: one notebook (or, with none, one script), and no sub-folder that
-    holds notebooks or scripts of its own (those would be other students' folders)."""
+    """One student's folder: one notebook (or, with none, one script), or files named by question
+    ('q1.py', 'Question_2.ipynb': a question word, not a bare number, which could number students);
+    and no sub-folder that holds notebooks or scripts of its own (those would be other students')."""
     entries = [e for e in folder.iterdir() if not e.name.startswith(".") and e.name not in _SKIP_DIRS]
     files = [e for e in entries if e.is_file()]
     notebooks = [e for e in files if e.suffix.lower() == ".ipynb"]
     scripts = [e for e in files if e.suffix.lower() == ".py"]
-    one = len(notebooks) == 1 or (not notebooks and len(scripts) == 1)
+    one = len(notebooks) == 1 or (not notebooks and len(scripts) == 1) \
+        or per_question_files([e for e in files if e.suffix.lower() in _PREFERRED], bare=False)
     return one and not any(e.is_dir() and _holds_code(e) for e in entries)

@@ -43,9 +43,13 @@ def questions_from_rubric(rubric: Rubric) -> list[QuestionRef]:
     return refs
 
 
-def cells_named(submission: Submission, cells: Sequence[int] = (), lines: Sequence[int] = ()) -> list[int]:
-    """The submission's cells a TA names: notebook cell indices, or lines inside cells."""
+def cells_named(submission: Submission, cells: Sequence[int] = (), lines: Sequence[int] = (),
+                file: str | None = None) -> list[int]:
+    """The submission's cells a TA names: notebook cell indices, or lines inside cells; in a folder of
+    per-question files, of the file named (a file named alone: all its cells)."""
+    if file is not None and not cells and not lines:
+        return [c.index for c in submission.cells if c.origin.file == file]
     if cells:
-        return [c.index for c in submission.cells if c.origin.cell in cells]
-    return [c.index for c in submission.cells
-            if c.origin.lines and any(c.origin.lines[0] <= n <= c.origin.lines[1] for n in lines)]
+        return [c.index for c in submission.cells if c.origin.cell in cells and c.origin.file == file]
+    return [c.index for c in submission.cells if c.origin.file == file
+            and c.origin.lines and any(c.origin.lines[0] <= n <= c.origin.lines[1] for n in lines)]

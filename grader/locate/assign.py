@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from grader.answers import Answer, AnswerPart, Method
 from grader.locate.pieces import Piece, QuestionRef, reclassified
@@ -156,6 +156,77 @@ def _ordinal(n: int) -> str:
 
 def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
            overrides: Mapping[str, Sequence[int]] | None = None) -> list[Answer]:
+    if sub.files:
+        placement, label_text = _place_by_file(sub, pieces, questions)
+    else:
+        placement, label_text = _place(sub, pieces, questions)
+
+    # TA overrides win over everything: the question's answer is exactly the cells named.
+    if overrides:
+        for qid, cells in overrides.items():
+            for i in [i for i, pl in placement.items() if pl.question == qid]:
+                del placement[i]
+            for i, p in enumerate(pieces):
+                if p.cell in cells and p.substantive:
+                    placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")
+
+    return _answers(sub, pieces, questions, placement, label_text)
+
+
+def _place_by_file(sub: Submission, pieces: list[Piece],
+                   questions: Sequence[QuestionRef]) -> tuple[dict[int, _Placement], dict[str, str]]:
+    """A folder of per-question files: a file whose name gives a question ('q3.py') answers that
+    question, whatever its first lines say. A file whose name gives none (or a number that is no
+    question of the rubric) is located as a one-file submission would be: what its labels open
+    goes to their questions (for a question a file's name claims, as a further answer beside that
+    file's), and what no label places is aligned with the questions no file's name claims."""
+    by_number = {q.number: q for q in questions}
+    placement: dict[int, _Placement] = {}
+    label_text: dict[str, str] = {}
+    named: dict[str, str] = {}  # question id -> the first file named for it
+    unnamed: list[tuple[str, list[int]]] = []
+    for f in sub.files:
+        idx = [i for i, p in enumerate(pieces) if f.holds(p.cell)]
+        q = by_number.get(f.number) if f.number is not None else None
+        if q is None:
+            unnamed.append((f.path, idx))
+            continue
+        named.setdefault(q.id, f.path)
+        label_text.setdefault(q.id, f"the file name {f.path!r}")
+        for i in idx:
+            if pieces[i].substantive:
+                placement[i] = _Placement(q.id, Method.FILE_NAME, f"answer taken from {f.path} (its name gives {q.id})")
+    rest = [q for q in questions if q.id not in named]
+    for path, idx in unnamed:
+        local = [pieces[i] for i in idx]
+        # A label for a question some file's name claims only closes what came before it here.
+        relabelled = {k for k, p in enumerate(local) if p.label is not None and p.label.question in named}
+        hidden = [replace(p, label=replace(p.label, question=None)) if k in relabelled and p.label else p
+                  for k, p in enumerate(local)]
+        found, texts = _place(sub, hidden, rest) if rest else ({}, {})
+        for k, pl in found.items():
+            placement[idx[k]] = _Placement(pl.question, pl.method,
+                                           f"{pl.reason} (in {path}, whose name gives no question: placed by content)")
+        opened: Piece | None = None
+        for k, p in enumerate(local):
+            if p.label is not None:
+                opened = p if p.label.question in named else None
+            if opened is not None and opened.label is not None and hidden[k].substantive and k not in found:
+                qid = opened.label.question
+                assert qid is not None
+                placement[idx[k]] = _Placement(
+                    qid, Method.MARKER, f"follows {opened.label.detail} ({_describe_piece(sub, opened)}): a further "
+                                        f"answer beside {named[qid]}, whose name gives {qid}")
+        for k, i in enumerate(idx):
+            pieces[i] = local[k] if k in relabelled else hidden[k]  # maybe read again without its label
+        for qid, text in texts.items():
+            label_text.setdefault(qid, text)
+    return placement, label_text
+
+
+def _place(sub: Submission, pieces: list[Piece],
+           questions: Sequence[QuestionRef]) -> tuple[dict[int, _Placement], dict[str, str]]:
+    """Which question each piece answers (by index into `pieces`), and each labelled question's label."""
     by_id = {q.id: q for q in questions}
     order = {q.id: k for k, q in enumerate(questions)}
     placement: dict[int, _Placement] = {}
@@ -233,17 +304,7 @@ def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef
 
     # 3. Code placed under a written question that answers a code question by its content.
     _move_by_content(sub, pieces, questions, by_id, placement)
-
-    # TA overrides win over everything: the question's answer is exactly the cells named.
-    if overrides:
-        for qid, cells in overrides.items():
-            for i in [i for i, pl in placement.items() if pl.question == qid]:
-                del placement[i]
-            for i, p in enumerate(pieces):
-                if p.cell in cells and p.substantive:
-                    placement[i] = _Placement(qid, Method.OVERRIDE, "mapped by the TA (override)")
-
-    return _answers(sub, pieces, questions, placement, label_text)
+    return placement, label_text
 
 
 def _fit(pieces: list[Piece], idx: Sequence[int], q: QuestionRef) -> float:
@@ -377,7 +438,8 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
             p = pieces[i]
             cell = sub.cells[p.cell]
             span = None
-            if p.cell in split_cells and cell.source_first_line is not None and sub.format is not Format.NOTEBOOK:
+            if p.cell in split_cells and cell.source_first_line is not None \
+                    and sub.format_of(p.cell) is not Format.NOTEBOOK:
                 span = (cell.source_first_line + p.first, cell.source_first_line + p.last)
             for c in p.contents:
                 if c.kind is None or not c.text.strip():

@@ -257,6 +257,9 @@ def _row(book: Gradebook, s: SubmissionOutcome) -> tuple[list[Text], list[Text]]
     if s.not_graded and s.graded_file is not None:
         others = printable(shorten(", ".join(s.not_graded), NOTE_LIMIT))
         notes.append(Text(f"{ident}: graded {printable(s.graded_file)}; not graded: {others}"))
+    elif s.not_graded and s.graded_files:
+        others = printable(shorten(", ".join(s.not_graded), NOTE_LIMIT))
+        notes.append(Text(f"{ident}: one file per question; not graded: {others}"))
     return [*cells, Text(number(s.score), style="bold")], notes
 
 

@@ -22,6 +22,10 @@ with the file in place is enough.
         Q6:
           answer: {lines: [60]}      # the cell holding line 60 answers Q6; notebooks: {cells: [12]}
           comment: The last program answers Q6.
+      erin:                          # a folder of per-question files: name the file too
+        Q5:
+          answer: {file: pool.py, lines: [1]}
+          comment: pool.py answers Q5.
 """
 
 from __future__ import annotations
@@ -45,9 +49,11 @@ if TYPE_CHECKING:  # reading an overrides file needs these; grading and scoring 
 class AnswerRef:
     cells: tuple[int, ...] = ()
     lines: tuple[int, ...] = ()
+    file: str | None = None  # a folder of per-question files: the file meant
 
     def to_json(self) -> dict[str, Any]:
-        return {"cells": list(self.cells)} if self.cells else {"lines": list(self.lines)}
+        data: dict[str, Any] = {"cells": list(self.cells)} if self.cells else {"lines": list(self.lines)}
+        return {**data, "file": self.file} if self.file is not None else data
 
 
 @dataclass(frozen=True)
@@ -117,7 +123,7 @@ def parse_overrides(text: str, file: str = "<overrides>", rubric: Rubric | None 
 def _ref(doc: AnswerRefDoc | None) -> AnswerRef | None:
     if doc is None:
         return None
-    return AnswerRef(tuple(doc.cells or ()), tuple(doc.lines or ()))
+    return AnswerRef(tuple(doc.cells or ()), tuple(doc.lines or ()), doc.file)
 
 
 def _against_rubric(data: dict[str, Any], source: YamlSource, rubric: Rubric) -> list[Problem]:

@@ -32,8 +32,10 @@ def _source(name: str) -> Path:
     return labelled_file(name)
 
 
-def _raw_text(name: str, location: dict[str, Any]) -> str:
-    path = _source(name)
+def _raw_text(name: str, location: dict[str, Any], path: Path | None = None) -> str:
+    path = path or _source(name)
+    if "files" in location:  # a folder of per-question files
+        return "\n".join(_raw_text(name, entry, path / entry["file"]) for entry in location["files"])
     if "cells" in location:
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         return "\n".join("".join(cells[i]["source"]) for i in location["cells"])

@@ -22,11 +22,13 @@ from tests.checks.helpers import code_context
 from tests.conftest import LABELS, labelled_file
 
 
-def _cells_at(sub: Submission, location: dict[str, Any]) -> list[Cell]:
+def _cells_at(sub: Submission, location: dict[str, Any], file: str | None = None) -> list[Cell]:
+    if "files" in location:  # a folder of per-question files
+        return [c for entry in location["files"] for c in _cells_at(sub, entry, entry["file"])]
     if "cells" in location:
-        return [c for c in sub.cells if c.origin.cell in location["cells"]]
+        return [c for c in sub.cells if c.origin.cell in location["cells"] and c.origin.file == file]
     spans = [tuple(r) for r in location["lines"]]
-    return [c for c in sub.cells if c.origin.lines is not None
+    return [c for c in sub.cells if c.origin.lines is not None and c.origin.file == file
             and any(c.origin.lines[0] <= last and first <= c.origin.lines[1] for first, last in spans)]
 
 
@@ -51,7 +53,8 @@ def _programs(sub: Submission, location: dict[str, Any]) -> list[str]:
     cells = _cells_at(sub, location)
     code = [c for c in cells if c.kind is CellKind.CODE] or cells  # code typed into markdown (files 006, 042)
     first = min(c.index for c in code)
-    before = _imports([c for c in sub.cells if c.kind is CellKind.CODE and c.index < first]) + "\n"
+    before = _imports([c for c in sub.cells if c.kind is CellKind.CODE and c.index < first
+                       and sub.same_file(c.index, first)]) + "\n"
     fenced = [block for c in code if c.kind is not CellKind.CODE for block in FENCE.findall(c.source)]
     if fenced:
         return [before + block for block in fenced]

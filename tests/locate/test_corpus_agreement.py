@@ -20,14 +20,20 @@ from tests.conftest import CORPUS, EXAMPLES, LABELS
 from tests.locate.helpers import located, questions
 
 
-def labelled_cells(sub: Submission, location: dict[str, Any] | None) -> set[int]:
+def labelled_cells(sub: Submission, location: dict[str, Any] | None, file: str | None = None) -> set[int]:
+    """The submission's cells a label's location names; for a folder of per-question files
+    ({"files": [{"file": ..., "lines" or "cells": ...}]}) the cells of each file named."""
     if not location:
         return set()
+    if "files" in location:
+        return set().union(*(labelled_cells(sub, entry, entry["file"]) for entry in location["files"]))
     if "cells" in location:
-        return {c.index for c in sub.cells if c.origin.cell in location["cells"]}
+        return {c.index for c in sub.cells if c.origin.cell in location["cells"] and c.origin.file == file}
     ranges = location["lines"]
     found = set()
     for c in sub.cells:
+        if c.origin.file != file:
+            continue
         assert c.origin.lines is not None
         first, last = c.origin.lines
         inside = sum(1 for n in range(first, last + 1) if any(a <= n <= b for a, b in ranges))

@@ -105,6 +105,14 @@ def test_an_answer_location_override() -> None:
     assert o.get("s.txt", "Q6").score is None  # type: ignore[union-attr]
 
 
+def test_an_answer_override_names_a_file_of_a_per_question_folder() -> None:
+    text = ("version: 1\nsubmissions:\n  erin:\n    Q5: {answer: {file: pool.py, lines: [3]}, comment: Its Pool.}\n"
+            "    Q6: {answer: {file: four.ipynb}, comment: The whole notebook.}\n")
+    o = parse_overrides(text, "o.yaml", load_rubric(DEFAULT_RUBRIC))
+    assert o.mapping("erin") == {"Q5": AnswerRef(lines=(3,), file="pool.py"), "Q6": AnswerRef(file="four.ipynb")}
+    assert o.mapping("erin")["Q5"].to_json() == {"lines": [3], "file": "pool.py"}
+
+
 def test_an_override_must_say_something() -> None:
     bad = ("version: 1\nsubmissions:\n  s.txt:\n    Q6: {comment: nothing else}\n"
            "  t.txt:\n    Q5: {answer: {cells: [1], lines: [2]}, comment: both}\n")

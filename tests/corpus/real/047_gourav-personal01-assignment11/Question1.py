@@ -1,0 +1,2 @@
+# Multiprocessing is the option which enables the handles the process by using Multiple Cores of a Computer.
+# It is very usefull as it provides the advantage to handle and distribute the program execution to Multiple Cores such that the efficiency increased.
