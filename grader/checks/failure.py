@@ -43,7 +43,12 @@ def hang_sentence(trace: Trace) -> str:
     could never finish (every process waiting for another: grader.sandbox.decide)."""
     if trace.stopped:  # (no elapsed time: messages go into results.json, which must not depend on timing)
         return "The program would never finish: it was stopped before its time limit."
-    return f"The program never finished: it was stopped after {_seconds(trace.limits.get('wall_time'))}."
+    limits = trace.limits
+    if trace.wall_extended:  # it was still making progress at its limit (grader.sandbox.progress)
+        return (f"The program never finished: it was still making progress after {_seconds(limits.get('wall_time'))}, "
+                f"so it was given more time, and it was stopped once it had made none for "
+                f"{_seconds(limits.get('progress_window'))}, or at {_seconds(limits.get('wall_time_max'))}.")
+    return f"The program never finished: it was stopped after {_seconds(limits.get('wall_time'))}."
 
 
 def _seconds(value: object) -> str:
