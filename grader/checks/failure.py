@@ -44,10 +44,11 @@ def hang_sentence(trace: Trace) -> str:
     if trace.stopped:  # (no elapsed time: messages go into results.json, which must not depend on timing)
         return "The program would never finish: it was stopped before its time limit."
     limits = trace.limits
-    if trace.wall_extended:  # it was still making progress at its limit (grader.sandbox.progress)
-        return (f"The program never finished: it was still making progress after {_seconds(limits.get('wall_time'))}, "
-                f"so it was given more time, and it was stopped once it had made none for "
-                f"{_seconds(limits.get('progress_window'))}, or at {_seconds(limits.get('wall_time_max'))}.")
+    if "wall_time_max" in limits:  # a run still making progress could go on (grader.sandbox.progress)
+        # the same words whether it did or not: whether a run made its last sign just before or
+        # just after the window opened is timing, and results.json must not depend on it
+        return (f"The program never finished: it was stopped at its time limit ({_seconds(limits.get('wall_time'))}, "
+                f"or up to {_seconds(limits.get('wall_time_max'))} while it still made progress).")
     return f"The program never finished: it was stopped after {_seconds(limits.get('wall_time'))}."
 
 
