@@ -16,11 +16,11 @@ it made progress within the last `Limits.progress_window` seconds, and never pas
 Progress is what the kernel saw, through strace's record, outside the program: a process of the
 run started or ended, or a process of the run wrote to stdout or stderr, within the bytes the
 output limit keeps (the record keeps no more; waiting for output nobody reads changes nothing, so
-a loop printing without end is cut at `wall_time` once it has filled its output). CPU time is not
-progress: a busy loop burns it as an honest computation does, and the limit's factor over the
-reference solution's time is what covers computation. Each sign is cheap to make on purpose (a
-byte or a fork a second): that buys a program `wall_time_max`, the limit every run had before
-limits were derived from the reference, and no more. A program that hangs right after starting
+a loop printing without end makes no progress once it has filled its output; the grader's
+`PastOutputCap` rule stops it there anyway). CPU time is not progress: a busy loop burns it as an
+honest computation does, and the limit's factor over the reference solution's time is what
+covers computation. Each sign is cheap to make on purpose (a byte or a fork a second): that buys
+a program `wall_time_max` and no more. A program that hangs right after starting
 its processes makes its last progress in its first moments, long before `wall_time`, and is cut
 at `wall_time` as before.
 
@@ -108,7 +108,7 @@ class Progress:
                     best = (t, f"process {_pid(record, pid)} {what}")
         writes = record.writes
         for w in reversed(writes[self._writes:]):
-            if w.target in _OUTPUT and main.first is not None and w.t >= start:
+            if w.target in _OUTPUT and w.t >= start:
                 who = "the main process" if w.pid == record.main else f"process {_pid(record, w.pid)}"
                 self._last_write = Sign(self._since(w.t), f"{who} wrote to {w.target}")
                 break
