@@ -311,6 +311,8 @@ def judge(question: Question, answer: Answer, source: str, traces: Mapping[str, 
     notes: dict[str, str] = {}
     for variant, trace in traces.items():
         why = trace.limits_why.get("wall_time")
+        if why and trace.limits_why.get("wall_time_max"):  # (whether the run went past it or not: see hang_sentence)
+            why += "; " + trace.limits_why["wall_time_max"]
         for spec in by_variant.get(variant, []):
             if trace.stopped and trace.timed_out:
                 notes[spec.id] = f" (The {variant} run was stopped early: {trace.stopped}.)"

@@ -67,6 +67,11 @@ issues              `Issue` records: disagreements between claims and observatio
 observed            True when the kernel observer saw the whole run (no gap, no cap on processes
                     or writes); False means facts may be missing and claims were not trusted.
 limits              the limits the run used (field name -> value).
+wall_extended       True when the run reached its wall-time limit while still making progress and
+                    was given more time, up to `limits.wall_time_max` (grader.sandbox.progress).
+wall_note           how the wall-time limit was applied to a run that reached it and could have
+                    been given more time, in words for the TA ("not extended past 5 s: no progress
+                    in the last 4 s (the last sign: process 5 started at 0.3 s)"), or None.
 limits_why          why a limit has its value, when the grader chose it (field name -> words, e.g.
                     "wall_time": "auto: 6 × the reference solution's 0.19 s"); set by grader.grade.
 sandbox             how the run was isolated, for the TA: python, version, user, cgroup, observer.
@@ -438,6 +443,8 @@ class Trace:
     observed: bool = True
     stopped: str | None = None
     limits_why: dict[str, str] = field(default_factory=dict)
+    wall_extended: bool = False
+    wall_note: str | None = None
     version: int = SCHEMA_VERSION
 
     # -- convenience for checks -------------------------------------------------------------

@@ -58,3 +58,15 @@ def test_run_unknown_question_is_one_clear_line() -> None:
                            "-q", "Q9"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "grader: no question 'Q9' in multiprocessing (questions: Q1, Q2, Q3, Q4, Q5, Q6)"
+
+
+def test_run_with_a_wall_time_of_its_own_past_the_rubrics_most() -> None:
+    """--wall-time is the limit, as given: above the rubric's `extend_to` too, and never extended."""
+    import json
+
+    proc = subprocess.run([sys.executable, "-m", "grader", "run", "submissions_example/002_7ff5858f08025dd0.txt",
+                           "-q", "Q6", "--wall-time", "30", "--json"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    trace = json.loads(proc.stdout)["trace"]
+    assert trace["limits"]["wall_time"] == 30 and "wall_time_max" not in trace["limits"]
+    assert trace["limits_why"] == {} and not trace["wall_extended"]

@@ -43,7 +43,13 @@ def hang_sentence(trace: Trace) -> str:
     could never finish (every process waiting for another: grader.sandbox.decide)."""
     if trace.stopped:  # (no elapsed time: messages go into results.json, which must not depend on timing)
         return "The program would never finish: it was stopped before its time limit."
-    return f"The program never finished: it was stopped after {_seconds(trace.limits.get('wall_time'))}."
+    limits = trace.limits
+    if "wall_time_max" in limits:  # a run still making progress could go on (grader.sandbox.progress)
+        # the same words whether it did or not: whether a run made its last sign just before or
+        # just after the window opened is timing, and results.json must not depend on it
+        return (f"The program never finished: it was stopped at its time limit ({_seconds(limits.get('wall_time'))}, "
+                f"or up to {_seconds(limits.get('wall_time_max'))} while it still made progress).")
+    return f"The program never finished: it was stopped after {_seconds(limits.get('wall_time'))}."
 
 
 def _seconds(value: object) -> str:

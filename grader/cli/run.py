@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     assert program is not None
     limits = Limits(**question.limits.as_dict())
     if args.wall_time:
-        limits = replace(limits, wall_time=args.wall_time)
+        limits = replace(limits, wall_time=args.wall_time, wall_time_max=None)  # the limit, as given
     from grader.grade import readers, stop_rule
 
     variant = args.start_method if args.start_method in ("spawn", "forkserver") else "default"

@@ -220,6 +220,9 @@ def run_status(trace: Trace) -> tuple[str, bool]:
         if trace.stopped:
             return (f"Stopped early after {seconds(trace.wall_time)}, as if at its {limit} limit{at}: "
                     f"{trace.stopped}"), True
+        if limit == "wall" and trace.wall_extended:
+            return (f"Stopped after {seconds(trace.wall_time)}: it was still making progress at its wall limit{at}, "
+                    "so it was given more time, and then cut"), True
         return f"Stopped: the {limit} limit{at} was reached after {seconds(trace.wall_time)}", True
     if trace.stopped:
         return f"Stopped early after {seconds(trace.wall_time)}, its outcome decided: {trace.stopped}", True

@@ -194,6 +194,13 @@ def timeline_svg(trace: Trace, *, include_internal: bool = False, caption: str =
             out.append(_el("line", x1=x, x2=x, y1=py, y2=cy, stroke="#333", stroke_dasharray="3 2", class_="join-link"))
         out.append(f'<g class="join"><title>{escape(words)}</title>'
                    f'<path d="M{x} {cy - 6}l5 6l-5 6l-5 -6z" fill="#fff" stroke="#222" stroke-width="1.5"/></g>')
+    base = trace.limits.get("wall_time")
+    if trace.wall_extended and isinstance(base, (int, float)) and base < end:  # passed: still making progress
+        x = _x(base, end)
+        words = f"wall limit ({base:g} s) passed at {_secs(base)}: the run was still making progress"
+        out.append(f'<g class="limit passed"><title>{escape(words)}</title>'
+                   f'<line x1="{x}" x2="{x}" y1="{TOP - 4}" y2="{TOP + LANE_H * max(1, len(procs))}" stroke="#c62828" '
+                   'stroke-width="1" stroke-dasharray="4 3"/></g>')
     if stopped:
         x = _x(trace.wall_time, end)
         words = f"{trace.limit or 'wall'} limit reached at {_secs(trace.wall_time)}: the run was stopped"

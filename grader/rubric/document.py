@@ -55,7 +55,7 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-AUTO_FACTOR, AUTO_FLOOR, AUTO_CEILING = 5.0, 5.0, 10.0  # `wall_time: auto`'s defaults (docs/rubrics.md)
+AUTO_FACTOR, AUTO_FLOOR, AUTO_CEILING, AUTO_QUIET = 5.0, 5.0, 10.0, 4.0  # `wall_time: auto` (docs/rubrics.md)
 
 
 class AutoWallTimeDoc(Strict):
@@ -66,12 +66,20 @@ class AutoWallTimeDoc(Strict):
         default=AUTO_FACTOR, description="the limit is this many times the reference solution's wall time")
     floor: Duration = Field(default=AUTO_FLOOR, description="never less than this (covers honest slow answers "
                                                             "and a loaded machine)")
-    ceiling: Duration = Field(default=AUTO_CEILING, description="never more than this")
+    ceiling: Duration = Field(default=AUTO_CEILING, description="never more than this (and the limit when the "
+                                                                "reference solution's time is not known)")
+    extend_to: Duration | None = Field(default=None, description="a run still making progress at its limit (printing, "
+                                       "starting or ending processes) goes on while it does, up to this (default: "
+                                       "the ceiling)")
+    quiet: Duration = Field(default=AUTO_QUIET, description="such a run is cut once it has made no progress for this "
+                                                            "long (at most four fifths of its limit)")
 
     @model_validator(mode="after")
     def _floor_under_ceiling(self) -> AutoWallTimeDoc:
         if self.floor > self.ceiling:
             raise ValueError(f"floor ({self.floor:g} s) is above ceiling ({self.ceiling:g} s)")
+        if self.extend_to is not None and self.extend_to < self.ceiling:
+            raise ValueError(f"extend_to ({self.extend_to:g} s) is below ceiling ({self.ceiling:g} s)")
         return self
 
 
@@ -94,7 +102,9 @@ WallTime = Annotated[float | AutoWallTimeDoc, BeforeValidator(_wall_time), WithJ
               {"const": "auto"}, AutoWallTimeDoc.model_json_schema(by_alias=True)],
     "description": "seconds, a duration such as '10 s', or 'auto': a multiple of the reference solution's "
                    f"measured time (default {AUTO_FACTOR:g} ×, at least {AUTO_FLOOR:g} s, at most "
-                   f"{AUTO_CEILING:g} s), or auto's parameters as a mapping {{factor, floor, ceiling}}",
+                   f"{AUTO_CEILING:g} s; a run still making progress goes on, up to the ceiling, until it "
+                   f"has made none for {AUTO_QUIET:g} s), or auto's parameters as a mapping "
+                   "{factor, floor, ceiling, extend_to, quiet}",
 })]
 
 

@@ -115,7 +115,8 @@ def _limits(doc: LimitsDoc | None) -> Limits:
     wall = values.get("wall_time")
     if isinstance(wall, AutoWallTimeDoc):  # resolved from the reference's time (grader.reftimes)
         values["wall_time"] = None
-        values["wall_time_auto"] = AutoWallTime(wall.factor, wall.floor, wall.ceiling)
+        values["wall_time_auto"] = AutoWallTime(wall.factor, wall.floor, wall.ceiling, quiet=wall.quiet,
+                                               extend_to=wall.extend_to)
     return Limits(**values)
 
 

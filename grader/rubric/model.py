@@ -29,15 +29,32 @@ class QuestionType(str, Enum):
 class AutoWallTime:
     """`wall_time: auto`: `factor` times the reference solution's measured wall time for the
     question, never below `floor` nor above `ceiling` (seconds). `reference` is that measurement
-    (the slowest of the reference's runs of the question) once it is known (grader.reftimes)."""
+    (the slowest of the reference's runs of the question) once it is known (grader.reftimes).
+
+    A run that reaches that limit while still making progress goes on until it has made none for
+    `quiet` seconds (at most four fifths of the limit), and never past `extend_to` (default: the
+    ceiling) (grader.sandbox.progress): slow is not hung."""
 
     factor: float = 5.0
     floor: float = 5.0
     ceiling: float = 10.0
     reference: float | None = None
+    quiet: float = 4.0
+    extend_to: float | None = None
+
+    @property
+    def most(self) -> float:
+        """The most a run still making progress gets."""
+        return self.extend_to if self.extend_to is not None else self.ceiling
 
     def value(self, reference: float) -> float:
         return round(min(self.ceiling, max(self.floor, self.factor * reference)), 3)
+
+    def window(self, limit: float) -> float:
+        """Seconds without progress that end a run past `limit`: `quiet`, but at most four fifths of
+        the limit, so what a program does as it starts (its interpreter, its first processes) never
+        counts as progress at the limit, and a program that hangs after starting costs the limit."""
+        return round(min(self.quiet, 0.8 * limit), 3)
 
     def why(self) -> str:
         """Which limit applied and why, in words: "auto: 5 × the reference solution's 0.19 s = 0.95 s,
@@ -81,23 +98,37 @@ class Limits:
 
     def as_dict(self) -> dict[str, Any]:
         """Only the limits that are set, ready for `grader.sandbox.Limits(**...)` (an unresolved
-        `auto` gives its ceiling)."""
+        `auto` gives its ceiling; a resolved one may be passed, up to its ceiling, by a run still
+        making progress)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)
                if getattr(self, f.name) is not None and f.name != "wall_time_auto"}
-        if self.unresolved and self.wall_time_auto is not None:
-            out["wall_time"] = self.wall_time_auto.ceiling
+        auto = self.wall_time_auto
+        if self.unresolved and auto is not None:
+            out["wall_time"] = auto.ceiling
+        if auto is not None and (self.unresolved or self.auto_applied) and auto.most > out["wall_time"]:
+            out["wall_time_max"] = auto.most
+            out["progress_window"] = auto.window(out["wall_time"])
         return out
+
+    @property
+    def auto_applied(self) -> bool:
+        """The wall time is `auto`'s value from the reference's measured time (not fixed otherwise)."""
+        auto = self.wall_time_auto
+        return auto is not None and auto.reference is not None and self.wall_time == auto.value(auto.reference)
 
     def reasons(self) -> dict[str, str]:
         """Limit name -> why it has its value, for a limit the grader chose (`auto`)."""
         auto = self.wall_time_auto
         if auto is None:
             return {}
-        if self.wall_time is None:
-            return {"wall_time": f"{auto.ceiling:g} s, {auto.why()}"}
-        if auto.reference is not None and self.wall_time == auto.value(auto.reference):
-            return {"wall_time": f"{self.wall_time:g} s, {auto.why()}"}
-        return {}
+        limit = auto.ceiling if self.wall_time is None else self.wall_time
+        if not (self.unresolved or self.auto_applied):
+            return {}
+        out = {"wall_time": f"{limit:g} s, {auto.why()}"}
+        if auto.most > limit:
+            out["wall_time_max"] = (f"{auto.most:g} s: a run still making progress at {limit:g} s goes on until it "
+                                    f"has made none for {auto.window(limit):g} s")
+        return out
 
     @property
     def unresolved(self) -> bool:

@@ -60,6 +60,8 @@ class Facts:
     sandbox: dict[str, str]
     grader_pid: int = field(default_factory=os.getpid)
     stopped: Stop | None = None  # the caller's stop rule ended the run early (grader.sandbox.decide)
+    wall_extended: bool = False  # it went past its wall-time limit while making progress (grader.sandbox.progress)
+    wall_note: str | None = None  # how that limit was applied, in words
 
 
 def _r(t: float | None) -> float | None:
@@ -537,6 +539,7 @@ def assemble(f: Facts) -> Trace:
         start_method_requested=f.start_method_requested, seed=f.seed, issues=tuple(issues[:MAX_RECORDS]),
         limits=f.limits.to_json(), sandbox=dict(f.sandbox), observed=k.complete,
         stopped=f.stopped.reason if f.stopped is not None and not f.timed_out else None,
+        wall_extended=f.wall_extended, wall_note=f.wall_note,
     )
 
 

@@ -18,6 +18,9 @@ def _ending(trace: Trace) -> str:
     limits = trace.limits
     if trace.stopped:
         return f"stopped early: {trace.stopped}"
+    if trace.timed_out and trace.wall_extended:
+        return (f"killed after {trace.wall_time:.1f} s, past the wall-time limit ({limits.get('wall_time', '?')} s), "
+                f"which it got past while it made progress (up to {limits.get('wall_time_max', '?')} s)")
     if trace.timed_out:
         return f"killed at the wall-time limit ({limits.get('wall_time', '?')} s)"
     if trace.limit:
@@ -97,6 +100,8 @@ def format_trace(trace: Trace) -> str:
         add(f"  limits reached: {', '.join(trace.limits_hit)}")
     for name, why in trace.limits_why.items():
         add(f"  {name.replace('_', ' ')} limit: {why}")
+    if trace.wall_note:
+        add(f"  wall time limit {trace.wall_note}")
     sb = trace.sandbox
     if sb:
         add(f"  sandbox: python {sb.get('python_version', '?')} as {sb.get('user', '?')}; "

@@ -22,6 +22,11 @@ class Limits:
     max_processes   processes the run may have alive at once, main included (fork bomb guard).
     file_size       largest file a process may write, in bytes (RLIMIT_FSIZE: SIGXFSZ).
     output          bytes kept per stream (stdout, stderr); the rest is read and counted, not kept.
+    wall_time_max   when above wall_time: a run that reaches wall_time while it is still making
+                    progress goes on, for as long as it keeps making progress, up to this many
+                    seconds (grader.sandbox.progress). None: wall_time is the only wall limit.
+    progress_window seconds without progress after which such a run is cut (the run made progress
+                    if something happened within the last `progress_window` seconds).
     """
 
     wall_time: float = 10.0
@@ -30,10 +35,14 @@ class Limits:
     max_processes: int = 64
     file_size: int = 16 * MIB
     output: int = 1 * MIB
+    wall_time_max: float | None = None
+    progress_window: float = 4.0
 
     def __post_init__(self) -> None:
         problems: list[str] = []
-        for name in ("wall_time", "cpu_time"):
+        names = ("wall_time", "cpu_time", "progress_window") + (("wall_time_max",) if self.wall_time_max is not None
+                                                                else ())
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 problems.append(f"{name} must be a number of seconds, not {value!r}")
@@ -46,8 +55,19 @@ class Limits:
                 problems.append(f"{name} must be an integer, not {value!r}")
             elif value < low:
                 problems.append(f"{name} must be at least {low}, not {value!r}")
+        if not problems and self.wall_time_max is not None and self.wall_time_max < self.wall_time:
+            problems.append(f"wall_time_max ({self.wall_time_max:g} s) is below wall_time ({self.wall_time:g} s)")
         if problems:
             raise ValueError("invalid limits: " + "; ".join(problems))
 
+    @property
+    def extensible(self) -> bool:
+        """A run still making progress at wall_time may go on (up to wall_time_max)."""
+        return self.wall_time_max is not None and self.wall_time_max > self.wall_time
+
     def to_json(self) -> dict[str, float]:
-        return {k: v for k, v in asdict(self).items()}
+        """Every limit that is set (the progress window only where it can apply)."""
+        out = {k: v for k, v in asdict(self).items() if v is not None}
+        if not self.extensible:
+            out.pop("progress_window")
+        return out

@@ -38,6 +38,7 @@ from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
 from grader.sandbox.decide import Live, Stop, StopRule
 from grader.sandbox.limits import Limits
+from grader.sandbox.progress import Progress
 from grader.sandbox.watch import Watch
 from grader.trace import Capture, Trace
 
@@ -201,6 +202,7 @@ class _Run:
         self.observer_ended = False  # strace ended by itself (its record is whole)
         self.stop: StopRule | None = stop  # the caller's rule
         self.stopped: Stop | None = None  # what it returned when it fired
+        self.progress: Progress | None = None  # a wall limit that a run still making progress may pass
 
     def go(self) -> Trace:
         rundir, slot_fd = _lease_rundir()
@@ -382,6 +384,7 @@ class _Run:
         # a wake-up per line cost the grader more CPU than the whole run's recording
         in_cgroup = False
         deadline = t0 + limits.wall_time
+        progress = self.progress = Progress(limits, t0, self.clock) if limits.extensible else None
         interval = 0.005
         next_poll = t0 + interval
         linger_until: float | None = None
@@ -404,8 +407,11 @@ class _Run:
                                                                        and self._all_gone(main, watch))):
                     break
                 if not (main.done or observer.main_ended) and now >= deadline:
-                    timed_out = True
-                    break
+                    later = progress.deadline(now, observer.record) if progress is not None else None
+                    if later is None:
+                        timed_out = True
+                        break
+                    deadline = later  # still making progress: slow, not hung
                 if cancel.requested():
                     break
                 if self._count(watch) > limits.max_processes + HELPERS:
@@ -574,7 +580,8 @@ class _Run:
             files=files, files_not_listed=extra,
             cgroup_hit_max=self.cgroups.hit_max() if self.cgroups is not None else False, limits=self.limits,
             seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(facts),
-            stopped=self.stopped,
+            stopped=self.stopped, wall_extended=self.progress is not None and self.progress.extended is not None,
+            wall_note=(self.progress.note if timed_out else self.progress.passed()) if self.progress else None,
         ))
 
     def _describe(self, facts: kernel.KernelFacts) -> dict[str, str]:

@@ -160,6 +160,19 @@ def test_a_hang_is_said_first_and_earns_half_by_default() -> None:
     assert "It does not work with the spawn start method" not in spawn.message  # the rubric's fail text is left out
 
 
+def test_a_hang_under_a_limit_that_could_be_extended_names_both_limits_either_way() -> None:
+    """Whether the run went past its limit (it made progress then) or not, the words are the same:
+    that is timing, and results.json must not depend on it. The run's record says which it was."""
+    from grader.checks.failure import hang_sentence
+
+    limits = {"wall_time": 5.0, "wall_time_max": 20.0, "progress_window": 4.0}
+    cut = replace(hung(), limits=limits)
+    words = {hang_sentence(replace(cut, wall_extended=extended, wall_time=t)) for extended, t in ((False, 5.0),
+                                                                                                (True, 13.2))}
+    assert words == {"The program never finished: it was stopped at its time limit (5 s, or up to 20 s while it "
+                     "still made progress)."}
+
+
 def test_hang_credit_comes_from_the_rubric() -> None:
     q = question("Q6", Scoring(round_to=0.5, hang_credit=0.0))
     verdicts = {v.check: v for v in run_checks(q, ctx(q, default=hung(), reseed=hung()))}

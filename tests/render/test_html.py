@@ -131,3 +131,30 @@ def test_page_size_is_bounded_whatever_the_program_printed(sub: SubmissionOutcom
     tags = parse(page)
     assert len(with_class(tags, "th", "lane-head")) == MAX_LANES + 1  # the rest share the last lane
     assert "more lines not shown" in page
+
+
+def test_a_run_given_more_time_says_which_limit_applied_and_why() -> None:
+    """A run still making progress at its auto limit: the page says it went past the limit, why,
+    and where it was cut; the timeline marks where the limit was passed."""
+    from grader.render.html import run_status
+    from tests.render.traces import concurrent
+
+    base = outcome()
+    q6 = base.question("Q6")
+    why = {"wall_time": "5 s, auto: 5 × the reference solution's 0.20 s = 1.00 s, raised to the 5 s floor",
+           "wall_time_max": "20 s: a run still making progress at 5 s goes on until it has made none for 4 s"}
+    note = ("extended past 5 s while the run made progress (process 103 started at 4.2 s); the run was cut at 20 s, "
+            "the most a run still making progress gets (the last sign: the main process wrote to stdout at 19.9 s)")
+    cut = replace(concurrent(), exit_code=None, signal="SIGKILL", timed_out=True, limit="wall", limits_hit=("wall",),
+                  wall_time=20.0, limits={"wall_time": 5.0, "wall_time_max": 20.0, "progress_window": 4.0},
+                  limits_why=why, wall_extended=True, wall_note=note)
+    status, bad = run_status(cut)
+    assert bad and status == ("Stopped after 20.00 s: it was still making progress at its wall limit (5 s, auto: 5 × "
+                              "the reference solution's 0.20 s = 1.00 s, raised to the 5 s floor), so it was given "
+                              "more time, and then cut")
+    attempt = replace(q6.attempts[0], runs={"default": cut})
+    page = render_submission(replace(base, questions=(base.questions[0], replace(q6, attempts=(attempt,)))), "ta")
+    assert f"Wall time limit {note}" in page.replace("&#39;", "'")
+    assert "Wall time max limit: 20 s: a run still making progress at 5 s" in page
+    tags = parse(page)
+    assert [g for g in with_class(tags, "g", "passed")], "the timeline marks where the limit was passed"

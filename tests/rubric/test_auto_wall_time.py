@@ -52,6 +52,31 @@ def test_auto_and_its_parameters_parse() -> None:
     r = parse_rubric(rubric_text(q1="{wall_time: {factor: 3, floor: 500 ms, ceiling: 4 s}}"), "x.yaml")
     assert r.questions[0].limits.wall_time_auto == AutoWallTime(3.0, 0.5, 4.0)
     assert r.questions[1].limits == Limits(wall_time=10.0)  # the rubric's own, fixed
+    r = parse_rubric(rubric_text(q1="{wall_time: {extend_to: 30 s, quiet: 2 s}}"), "x.yaml")
+    auto = r.questions[0].limits.wall_time_auto
+    assert auto == AutoWallTime(5.0, 5.0, 10.0, quiet=2.0, extend_to=30.0) and auto.most == 30.0
+    assert AutoWallTime().most == 10.0  # a run still making progress gets the ceiling by default
+
+
+def test_a_run_still_making_progress_may_go_on_up_to_extend_to() -> None:
+    """The sandbox gets `wall_time_max` and the window of no progress that ends such a run: `quiet`,
+    at most four fifths of the limit (what a program does as it starts never extends it)."""
+    auto = AutoWallTime(factor=5, floor=5, ceiling=10, quiet=4, extend_to=20, reference=0.2)
+    limits = Limits(wall_time=5.0, wall_time_auto=auto)
+    assert limits.as_dict() == {"wall_time": 5.0, "wall_time_max": 20.0, "progress_window": 4.0}
+    assert limits.reasons()["wall_time_max"] == "20 s: a run still making progress at 5 s goes on until it has " \
+                                                "made none for 4 s"
+    small = Limits(wall_time=1.0, wall_time_auto=AutoWallTime(factor=2, floor=1, ceiling=8, reference=0.1))
+    assert small.as_dict() == {"wall_time": 1.0, "wall_time_max": 8.0, "progress_window": 0.8}
+    # not measured: the ceiling, and still more for a run making progress
+    unknown = Limits(wall_time_auto=AutoWallTime(extend_to=20))
+    assert unknown.as_dict() == {"wall_time": 10.0, "wall_time_max": 20.0, "progress_window": 4.0}
+    # a time fixed by other means (a test, --wall-time) is the only limit
+    fixed = Limits(wall_time=3.0, wall_time_auto=auto)
+    assert fixed.as_dict() == {"wall_time": 3.0} and fixed.reasons() == {}
+    # the limit already at the most a run may get: nothing to extend
+    top = Limits(wall_time=10.0, wall_time_auto=AutoWallTime(floor=10, reference=0.1))
+    assert top.as_dict() == {"wall_time": 10.0} and set(top.reasons()) == {"wall_time"}
 
 
 def test_a_question_decides_its_wall_time_over_the_rubrics() -> None:
@@ -71,6 +96,8 @@ def test_a_question_decides_its_wall_time_over_the_rubrics() -> None:
     ("{factor: 0}", "x.yaml:5: limits.wall_time.factor: must be greater than 0"),
     ("{floor: 20 s}", "x.yaml:5: limits.wall_time: floor (20 s) is above ceiling (10 s)"),
     ("{ceiling: forever}", "x.yaml:5: limits.wall_time.ceiling: not a duration: 'forever'"),
+    ("{extend_to: 5 s}", "x.yaml:5: limits.wall_time: extend_to (5 s) is below ceiling (10 s)"),
+    ("{quiet: 0}", "x.yaml:5: limits.wall_time.quiet: must be greater than 0"),
 ])
 def test_bad_wall_times_are_reported_with_file_and_line(value: str, message: str) -> None:
     found = problems(rubric_text(top=value))
@@ -115,7 +142,9 @@ def test_stored_times_are_keyed_by_the_rubric_and_the_reference(tmp_path: Path) 
     assert not resolved.auto_limits
     q1, q2 = resolved.questions
     assert q1.limits.wall_time == 2.0 and q2.limits.wall_time == 5.0
-    assert q1.limits.reasons() == {"wall_time": "2 s, auto: 4 × the reference solution's 0.50 s"}
+    assert q1.limits.reasons() == {"wall_time": "2 s, auto: 4 × the reference solution's 0.50 s",
+                                   "wall_time_max": "6 s: a run still making progress at 2 s goes on until it "
+                                                    "has made none for 1.6 s"}
     assert q2.limits.reasons()["wall_time"].startswith("5 s, auto: 5 × the reference solution's 0.10 s = 0.50 s, "
                                                        "raised to the 5 s floor")
     # a fixed time given by other means (a test, --wall-time) wins over auto and claims no reason
