@@ -181,7 +181,11 @@ def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
 @register("pool_used", params="PoolUsedParams", variants=DEFAULT_RUN)
 def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
     """A multiprocessing Pool (or, with `executor`, a ProcessPoolExecutor) was created and at
-    least `min_tasks` tasks really executed in its worker processes."""
+    least `min_tasks` tasks really executed in its worker processes. A task counts when the kernel
+    saw its worker send a result back to the pool (a write to a pipe the pool's owner made, after
+    the task began), or, in a run that never finished, when its worker was still running it as the
+    run was stopped and work had been sent to the pool before it began. Task records with no such
+    backing count for nothing."""
     trace = ctx.trace()
     assert trace is not None
     kinds = ("Pool", "ProcessPoolExecutor") if params.executor else ("Pool",)
