@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import threading
 import time
 import traceback
@@ -197,7 +198,8 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     whose readers the default run decides is not made (a skipped spawn_safe costs nothing). A
     default run still going after SPECULATE_AFTER seconds (a program that sleeps or waits) has the
     other runs start beside it; one of them found unneeded when the default run ends is stopped
-    and dropped, so it costs no more than what it ran until then. With `slots` (a batch), every run
+    and dropped, so it costs no more than what it ran until then (one that ended with a gap in its
+    observation is made again only once it is known to be needed). With `slots` (a batch), every run
     first waits for a slot; the other runs start beside the default run at once when a core is
     idle (grader.runslots: never on one of the batch's `jobs`), and any of them still waiting when
     the default run ends gives up (whether it is needed is then known before it starts); after
@@ -211,7 +213,7 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     order = run_order(variants)
 
     def run(variant: str, unwanted: threading.Event | None = None, abandon: Callable[[], bool] | None = None,
-            idle_only: bool = False, gated: bool = True) -> Trace | None:
+            idle_only: bool = False, gated: bool = True, again: bool = True) -> Trace | None:
         """The run of `variant`; None only when `abandon()` became true while it waited for a slot."""
         method, offset = variant_run(variant)
         stop = stop_rule(by_variant.get(variant, []))
@@ -235,12 +237,13 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
         trace = started(abandon)
         if trace is None:
             return None
-        if not trace.observed and not (unwanted is not None and unwanted.is_set()):
+        # a run beside the default one is made again only once the default run says it is needed
+        if not trace.observed and again and unwanted is None:
             trace = observed_again(trace, once)
         return replace(trace, limits_why=why) if why else trace
 
-    def made(variant: str) -> Trace:
-        trace = run(variant)
+    def made(variant: str, again: bool = True) -> Trace:
+        trace = run(variant, again=again)
         assert trace is not None  # never abandoned
         return trace
 
@@ -272,6 +275,8 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
                     unwanted[variant].set()
                     continue
                 early = others[variant].result()
+                if early is not None and not early.observed:
+                    early = observed_again(early, functools.partial(made, variant, again=False))
                 traces[variant] = early if early is not None else made(variant)
         finally:
             default_done.set()

@@ -214,7 +214,10 @@ class Task:
     """One call of the user's function in a pool (each element of a map is one task).
 
     pid/thread say which worker process (and thread number, for thread pools) ran it; ok is None when
-    the task never finished (the run ended first); error is "Type: message" when it raised.
+    the task never finished (the run ended first); error is "Type: message" when it raised. All of
+    that is claimed; what the kernel saw around it: result_seen, the worker wrote to a pipe the
+    pool's owner made after the task began (its result, sent back); sent_seen, the owner had
+    written to a pipe of its own before the task began (work sent to the pool).
     """
 
     pool: str
@@ -226,6 +229,8 @@ class Task:
     end: float | None = None
     ok: bool | None = None
     error: str | None = None
+    result_seen: bool = False
+    sent_seen: bool = False
 
     def to_json(self) -> Json:
         return _flat_to_json(self)

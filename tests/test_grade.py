@@ -376,3 +376,33 @@ def test_a_run_not_observed_whole_is_made_again_once() -> None:
     created = next(c for c in q3.checks if c.type == "process_created")
     assert created.status == "failed" and "could not observe the whole run" in created.message
     assert gaps.score < plain.score
+
+
+@pytest.mark.slow
+def test_a_run_beside_a_slow_default_run_is_made_again_only_when_needed() -> None:
+    """A run started beside a default run still going after SPECULATE_AFTER (a loaded machine)
+    that ends first with a gap is made again only once the default run says it is needed: it was
+    made again at once, then dropped as not needed (a run too many, and the flaky failure of the
+    test above under load)."""
+    from grader.checks.context import DEFAULT_VARIANT, variant_run
+    from grader.grade import RUN_SEED
+    from grader.sandbox import run_program
+
+    default = variant_run(DEFAULT_VARIANT)
+    made: list[tuple[str, str | None, int]] = []
+
+    def slow_default_with_gaps(source: str, **kwargs: Any) -> Any:
+        key = (source, kwargs.get("start_method"), kwargs.get("seed", 0))
+        made.append(key)
+        if (key[1], key[2] - RUN_SEED) == default:
+            time.sleep(1.0)  # longer than SPECULATE_AFTER: the other runs start beside it and end first
+        return _with_gap(run_program(source, **kwargs))
+
+    rubric = load_rubric(RUBRIC)
+    gaps = outcome_of(grade_submission(str(example("003")), rubric, runner=slow_default_with_gaps), rubric)
+    kept = {(a.source, *((lambda m, o: (m, RUN_SEED + o))(*variant_run(v)))) for q in gaps.questions
+            for a in q.attempts for v in a.runs}
+    assert kept and all(made.count(run) == 2 for run in kept)
+    dropped = set(made) - kept
+    assert dropped, "no run was started beside a default run"
+    assert all(made.count(run) == 1 for run in dropped), [made.count(run) for run in dropped]

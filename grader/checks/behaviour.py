@@ -29,7 +29,7 @@ from grader.checks.failure import (
 from grader.checks.registry import register
 from grader.checks.verdict import Status, Verdict
 from grader.rubric.model import ParamValues
-from grader.trace import Process, Trace
+from grader.trace import Process, Task, Trace
 
 if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
     from grader.checks.params import ConcurrentParams, PoolUsedParams, ProcessCreatedParams, RunsParams, SpawnSafeParams
@@ -181,7 +181,11 @@ def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
 @register("pool_used", params="PoolUsedParams", variants=DEFAULT_RUN)
 def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
     """A multiprocessing Pool (or, with `executor`, a ProcessPoolExecutor) was created and at
-    least `min_tasks` tasks really executed in its worker processes."""
+    least `min_tasks` tasks really executed in its worker processes. A task counts when the kernel
+    saw its worker send a result back to the pool (a write to a pipe the pool's owner made, after
+    the task began), or, in a run that never finished, when its worker was still running it as the
+    run was stopped and work had been sent to the pool before it began. Task records with no such
+    backing count for nothing."""
     trace = ctx.trace()
     assert trace is not None
     kinds = ("Pool", "ProcessPoolExecutor") if params.executor else ("Pool",)
@@ -197,13 +201,23 @@ def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
                                   "of worker processes.", evidence)
         return Verdict.failed(f"No pool of worker processes was created.{stopped_note(trace)}", evidence)
     worker_pids = {p.pid for p in children(trace, ("pool_worker", "executor_worker"))}
-    in_workers = [t for p in pools for t in p.tasks if t.pid in worker_pids and t.pid != p.pid]
+    claimed = [t for p in pools for t in p.tasks if t.pid in worker_pids and t.pid != p.pid]
+    in_workers = [t for t in claimed if task_seen(trace, t)]
     evidence["tasks_in_workers"] = [{"function": t.function, "args": t.args, "pid": t.pid, "ok": t.ok}
                                     for t in in_workers[:50]]
+    unseen = [t for t in claimed if not task_seen(trace, t)]
+    if unseen:
+        evidence["tasks_not_seen_from_outside"] = [{"function": t.function, "args": t.args, "pid": t.pid, "ok": t.ok}
+                                                   for t in unseen[:50]]
     if len(in_workers) >= params.min_tasks:
         # How many workers got tasks depends on scheduling: that stays in the evidence, not the message.
         evidence["worker_pids_used"] = sorted({t.pid for t in in_workers})
         return Verdict.passed(f"A {pools[0].kind} ran {len(in_workers)} task(s) in its worker processes.", evidence)
+    if unseen:
+        return Verdict.failed(f"{len(in_workers)} task(s) ran in the {pools[0].kind}'s worker processes as far as "
+                              f"the grader could see; {params.min_tasks} expected. {len(unseen)} more were recorded "
+                              "in its workers, but no result was sent back to the pool after them (the kernel saw no "
+                              f"write from their worker to the pool's pipes).{stopped_note(trace)}", evidence)
     if not any(p.tasks for p in pools):
         if uncaught(trace) is not None:  # the runner says which exception first
             return Verdict.failed(f"A {pools[0].kind} was created, but the program stopped before any task ran "
@@ -212,6 +226,19 @@ def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
                               f"(use map, apply_async or submit).{stopped_note(trace)}", evidence)
     return Verdict.failed(f"Only {len(in_workers)} task(s) ran in the pool's worker processes; {params.min_tasks} "
                           f"expected.{stopped_note(trace)}", evidence)
+
+
+def task_seen(trace: Trace, t: Task) -> bool:
+    """A pool task the kernel backs: its worker sent a result back to the pool's owner after the
+    task began (`Task.result_seen`). In a run that never finished, a task its worker was still
+    running when the run was stopped never sends one: it counts if work had been sent to the pool
+    before it began (`Task.sent_seen`), so a hang stays a hang and is not also a missing task."""
+    if t.result_seen:
+        return True
+    if not (trace.timed_out and t.sent_seen):
+        return False
+    worker = trace.process(t.pid)
+    return worker is not None and worker.survived
 
 
 def max_overlap(trace: Trace, procs: list[Process]) -> tuple[int, float | None]:

@@ -178,6 +178,7 @@ def _collect(evs: list[Event], t0: float) -> _Collected:
     return col
 
 
+KERNEL_TIME = "_kt"  # set on every kept event, over anything the program put there
 MAX_EVENTS = 200_000  # claim events read per run
 MAX_LINES = 20_000  # output lines kept per run
 MAX_RECORDS = 5_000  # exceptions, inputs, threads, tasks kept per run
@@ -221,6 +222,7 @@ def _claim_events(f: Facts, ids: _Ids, issues: list[Issue]) -> list[Event]:
             elif ev["pid"] != writer:
                 forged += 1
             else:
+                ev[KERNEL_TIME] = w.t  # when the kernel saw it written (what the event says is a claim)
                 out.append(ev)
     if forged:
         issues.append(Issue("forged_event", f"{forged} recorder event(s) name a process other than the one the "
@@ -486,7 +488,7 @@ def assemble(f: Facts) -> Trace:
     limits_hit.update(p.limit for p in processes if p.limit)
     processes.sort(key=lambda p: (p.kind != "main", p.start if p.start is not None else float("inf"), p.pid))
 
-    pool_records = _pools(col.pools, col.tasks, t0, run_inner)
+    pool_records = _pools(col.pools, col.tasks, t0, run_inner, _pipe_spans(k, ids))
     thread_records = [
         Thread(pid=pid, number=number, name=str(d["ev"].get("name", "")), target=_str_or_none(d["ev"].get("target")),
                kind=str(d["ev"].get("kind", "thread")), daemon=bool(d["ev"].get("daemon")),
@@ -563,20 +565,36 @@ def _start_method(main: _Claims | None, pstart: dict[int, Event], main_pid: int)
     return None
 
 
+def _pipe_spans(k: KernelFacts, ids: _Ids) -> dict[tuple[int | None, int | None], tuple[float, float]]:
+    """(writer, maker of the pipe), as the program's pids -> first and last write (kernel times)."""
+    return {(ids(pw.pid), ids(pw.maker)): (pw.first, pw.last) for pw in k.pipe_writes}
+
+
 def _pools(pools: dict[str, dict[str, Any]], tasks: dict[tuple[int, int], dict[str, Any]], t0: float,
-           run: set[int | None]) -> list[Pool]:
+           run: set[int | None], pipes: dict[tuple[int | None, int | None], tuple[float, float]]) -> list[Pool]:
+    """The pools and their tasks. For each task, what the kernel saw around it (kernel times only:
+    the time a claim names is the program's word): `result_seen`, its worker wrote to a pipe the
+    pool's owner made after the task's claim was written (a result on its way back; a map sends a
+    chunk's results in one message, after all of its tasks); `sent_seen`, the owner had written to
+    a pipe of its own before (something was sent to the pool)."""
+    owners = {pool_id: d["ev"]["pid"] for pool_id, d in pools.items()}
     by_pool: dict[str, list[Task]] = {}
     for (pid, _n), d in sorted(tasks.items(), key=lambda kv: float(kv[1]["ev"]["t"]))[:MAX_RECORDS]:
         if pid not in run:
             continue
         ev, end = d["ev"], d["end"]
         pool_id = str(ev.get("pool"))
+        owner, claimed_at = owners.get(pool_id), float(ev[KERNEL_TIME])
+        back = pipes.get((pid, owner)) if owner is not None else None
+        sent = pipes.get((owner, owner)) if owner is not None else None
         by_pool.setdefault(pool_id, []).append(Task(
             pool=pool_id, function=str(ev.get("fn", "")), args=str(ev.get("args", "")), pid=pid,
             thread=ev.get("th") if isinstance(ev.get("th"), int) else None, start=_r(float(ev["t"]) - t0),
             end=_r(float(end["t"]) - t0) if end is not None else None,
             ok=bool(end.get("ok")) if end is not None else None,
             error=_str_or_none(end.get("err")) if end is not None else None,
+            result_seen=back is not None and back[1] > claimed_at,
+            sent_seen=sent is not None and sent[0] < claimed_at,
         ))
     out = []
     for pool_id, d in pools.items():

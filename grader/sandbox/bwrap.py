@@ -81,8 +81,11 @@ def probe() -> Bwrap | str:
     setpriv = SETPRIV if os.access(SETPRIV, os.X_OK) else shutil.which("setpriv")
     if root and setpriv is None:
         return "setpriv (util-linux) not found: needed to drop to the run's uid inside the sandbox"
-    argv = [path, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--new-session",
-            *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
+    # --as-pid-1: `true` is the namespace's init, so bwrap waits for it; with an init of bwrap's
+    # own, bwrap leaves when `true` does and the init outlives it, re-parented to a grader that is
+    # a subreaper and never reaped there (a zombie for the grader's lifetime)
+    argv = [path, "--unshare-pid", "--as-pid-1", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--new-session", *_system_binds(), "--proc", "/proc", "--dev", "/dev"]
     if not root:
         argv.append("--unshare-user")
     argv.append("true")

@@ -6,9 +6,11 @@ only the grader can reach. Everything it prints comes from the kernel, not from 
 process: every process and thread (clone/fork/vfork), what each executed, when each ended and how,
 every `write`/`writev` with the writing task and the file it went to (`-y`: our stdout/stderr
 pipes are recognised by inode, so a `dup`ed descriptor still counts and a descriptor 1 pointing
-elsewhere does not), every `wait4`/`waitid` and whether it reaped a child, and each task's
-`getpid()` result. Strings are printed in hex (`-xx`), so nothing the program writes can look
-like a line of strace output.
+elsewhere does not), every `wait4`/`waitid` and whether it reaped a child, each task's
+`getpid()` result, and which process made each pipe (`pipe`/`pipe2`) and which processes wrote
+to it, when (`KPipeWrites`: a pool worker's result goes to its pool's owner through a pipe the
+owner made; only who and when is kept, not the bytes). Strings are printed in hex (`-xx`), so
+nothing the program writes can look like a line of strace output.
 
 `KernelRecord.feed()` parses that text incrementally while the run goes (the runner drains the
 FIFO in its selector loop): linear in the input, and bounded whatever the program does (caps on
@@ -42,13 +44,13 @@ from pathlib import Path
 
 from grader.sandbox.capture import read_some
 
-VERSION = 1
+VERSION = 2  # 2: pipe writes (KernelFacts.pipe_writes)
 # timers that wake a process up from outside its own code (alarm's SIGALRM, a timerfd): rare, and
 # only noted (`KernelRecord.timers`), so that a run whose processes all wait is known to be able
 # to wake up by itself (grader.sandbox.decide)
 TIMER_SYSCALLS = ("alarm", "setitimer", "timer_create", "timerfd_create")
 SYSCALLS = ("clone", "clone3", "fork", "vfork", "execve", "execveat", "exit_group", "wait4", "waitid",
-            "write", "writev", *TIMER_SYSCALLS)
+            "write", "writev", "pipe", "pipe2", *TIMER_SYSCALLS)
 # only needed to map pids when the program has a PID namespace of its own: getpid() names a task's
 # process, gettid() the task itself (every Python thread calls it as it starts), so a thread or
 # process gone before the grader read /proc is still matched with the clone() that made it
@@ -60,11 +62,14 @@ MAX_WRITES = 200_000  # write calls kept
 MAX_WAITS = 100_000  # wait calls kept
 MAX_LINE = 4 * STRING_CAP + 4096  # one strace line: a hex string of STRING_CAP bytes plus the rest
 MAX_EXECS = 8  # execve argv kept per process
+MAX_PIPES = 4096  # pipes whose maker is kept
+MAX_PIPE_WRITERS = 16384  # (writer, pipe) pairs kept
 
 _HEAD = re.compile(rb"(\d+) +(\d+\.\d+) ")  # a line's tid and time; the rest is the call
 _HEXSTR = re.compile(rb'"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
 _FD = re.compile(rb"^(-?\d+)(?:<((?:\\x[0-9a-f]{2})*)>)?")
 _SIPID = re.compile(rb"si_pid=(\d+)")
+_PIPE_END = re.compile(rb"^\[-?\d+<((?:\\x[0-9a-f]{2})*)>")  # pipe2([3<pipe:[N]>, 4<pipe:[N]>], ...): the first end
 _EXITED = re.compile(rb"^\+\+\+ exited with (\d+) \+\+\+")
 _KILLED = re.compile(rb"^\+\+\+ killed by (SIG\w+)")
 _UNFINISHED = b" <unfinished ...>"
@@ -167,6 +172,16 @@ class KClone:
     thread: bool
 
 
+@dataclass(frozen=True)
+class KPipeWrites:
+    """A process's writes to a pipe another (or the same) process of the run made."""
+
+    pid: int  # outer pid of the writing process
+    maker: int  # outer pid of the process whose pipe()/pipe2() made the pipe
+    first: float  # its first such write
+    last: float  # its last
+
+
 @dataclass
 class KernelFacts:
     """What the kernel reported for one run."""
@@ -180,6 +195,7 @@ class KernelFacts:
     complete: bool  # the observer saw the whole run: no cap hit, no lost output, no unparsed line
     gaps: list[str]  # why not complete, for the TA
     caps: list[str]  # caps that were hit (also in gaps)
+    pipe_writes: list[KPipeWrites] = field(default_factory=list)
 
     def inner(self, outer: int) -> int | None:
         p = self.processes.get(outer)
@@ -233,6 +249,8 @@ class KernelRecord:
         self.byte_cap = 1 << 20
         self.timers: set[str] = set()  # TIMER_SYSCALLS a process of the run called
         self._targets: dict[bytes, str | None] = {}  # a written file's path as strace prints it -> its target
+        self.pipe_maker: dict[bytes, int] = {}  # a pipe's path as strace prints it -> the tid that made it
+        self.pipe_writes: dict[tuple[int, bytes], list[float]] = {}  # (writer tid, pipe) -> [first, last]
 
     # -- feeding -------------------------------------------------------------------------------
 
@@ -344,6 +362,12 @@ class KernelRecord:
                 self.clones.append((tgid, tid, t_done, ret, thread))
         elif name in (b"wait4", b"waitid"):
             self._wait(tgid, t, t_done, name, args, ret)
+        elif name in (b"pipe2", b"pipe"):
+            if ret == 0 and (m := _PIPE_END.match(args)) is not None:
+                if len(self.pipe_maker) < MAX_PIPES:
+                    self.pipe_maker[m.group(1)] = tid
+                else:
+                    self.byte_caps.add(f"more than {MAX_PIPES} pipes")
         elif name == b"getpid":
             if ret is not None:
                 self.getpid.setdefault(tid, ret)
@@ -370,8 +394,16 @@ class KernelRecord:
             target = self._target(_hex(raw))
             if len(self._targets) < MAX_TASKS:
                 self._targets[raw] = target
-        if target is None:
-            return  # the event file, /dev/null, other pipes: not output the grader reads
+        if target is None:  # the event file, /dev/null, other pipes: not output the grader reads
+            if raw in self.pipe_maker:  # a pipe of the run: who wrote to it and when
+                seen = self.pipe_writes.get((tid, raw))
+                if seen is not None:
+                    seen[1] = t
+                elif len(self.pipe_writes) < MAX_PIPE_WRITERS:
+                    self.pipe_writes[(tid, raw)] = [t, t]
+                else:
+                    self.byte_caps.add(f"more than {MAX_PIPE_WRITERS} writers of pipes")
+            return
         kept = self.kept_bytes.get(target, 0)
         cap = self.events_cap if target == "events" else self.byte_cap
         room = cap - kept
@@ -516,7 +548,18 @@ class KernelRecord:
                   for w in self.writes]
         writes = [w for w in writes if w.pid in run]
         return KernelFacts(VERSION, self.main, run, writes, waits,
-                           [c for c in clones if c.pid in run], not gaps, gaps, caps)
+                           [c for c in clones if c.pid in run], not gaps, gaps, caps, self._pipe_writes(run))
+
+    def _pipe_writes(self, run: dict[int, KProcess]) -> list[KPipeWrites]:
+        """Writes to the run's pipes by process (not thread) of writer and maker."""
+        spans: dict[tuple[int, int], tuple[float, float]] = {}
+        for (tid, raw), (first, last) in self.pipe_writes.items():
+            writer, maker = self.tgid.get(tid, tid), self.pipe_maker[raw]
+            key = (writer, self.tgid.get(maker, maker))
+            if key[0] in run and key[1] in run:
+                old = spans.get(key)
+                spans[key] = (first, last) if old is None else (min(old[0], first), max(old[1], last))
+        return [KPipeWrites(w, m, first, last) for (w, m), (first, last) in spans.items()]
 
 
 def _proc_status(tid: int) -> tuple[int | None, int | None, int]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError, UnsafeToRun
-from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, pidns, reaper, workdir
+from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, outer, pidns, reaper, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
@@ -188,8 +188,8 @@ class _Run:
         self.proc_events: netlink.ProcEvents | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         self.watch: Watch | None = None
-        self.init_pid: int | None = None  # with namespaces: the namespace's init (host pid), bwrap's child
         self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
+        self.outer: outer.Outer | None = None  # init and bwrap, held by pidfd: reaped exactly, before run() returns
         self.init_done = False
         self.namespace_gone = False  # init's pidfd said it exited: no process of the run is left anywhere
         self.reaper_holds = False  # the reaper kills the namespace's init if this grader dies mid-run
@@ -344,15 +344,12 @@ class _Run:
                 _, err = proc.communicate()
             lines = err.decode("utf-8", "replace").strip().splitlines()
             raise SandboxError(f"bwrap could not start the run: {lines[-1] if lines else proc.returncode}")
-        self.init_pid = init
-        with contextlib.suppress(OSError):
-            fd = os.pidfd_open(init)
-            if _descends_from(init, proc.pid):
-                self.init_pidfd = fd
+        self.outer = outer.Outer.hold(init, proc.pid)
+        if self.outer is not None:
+            with contextlib.suppress(OSError):
+                self.init_pidfd = os.dup(self.outer.init.fd)
                 # a grader killed from now on (SIGKILL, the OOM killer) still takes the namespace along
-                self.reaper_holds = reaper.hold(self.run_id, fd)
-            else:
-                os.close(fd)
+                self.reaper_holds = reaper.hold(self.run_id, self.init_pidfd)
 
     # -- during ---------------------------------------------------------------------------------
 
@@ -524,7 +521,7 @@ class _Run:
                 os.kill(main.pid, signal.SIGKILL)  # not reaped yet: it is still ours
             main.reap(block=True)
         self._drain_observer()
-        self._reap_init()
+        self._reap_init(last=True)
 
     def _drain_observer(self, timeout: float = 1.0) -> None:
         """strace has exited: read what is left in its FIFO (bounded in time)."""
@@ -555,14 +552,14 @@ class _Run:
             time.sleep(0.002)
         observer.drain()
 
-    def _reap_init(self) -> None:
-        """bwrap exits with the main process, so init is often re-parented to us (a subreaper)."""
-        if self.init_pid is None:
+    def _reap_init(self, *, last: bool = False) -> None:
+        """bwrap exits with the main process, so init is often re-parented to us (a subreaper), and
+        so is bwrap when strace is killed. `last`: strace is gone, so whatever of them still runs
+        is killed, and each is waited for (bounded) until reaped, by us or by its parent."""
+        if self.outer is None:
             return
-        with contextlib.suppress(ChildProcessError, OSError):
-            pid, _status, usage = os.wait4(self.init_pid, os.WNOHANG)
-            if pid == self.init_pid:
-                self.init_cpu += usage.ru_utime + usage.ru_stime
+        wait = 2.0 if last and isolation.make_subreaper() else 0.0  # else they never come to us
+        self.init_cpu += self.outer.reap(kill=last, timeout=wait)
 
     # -- after ----------------------------------------------------------------------------------
 
@@ -647,7 +644,9 @@ class _Run:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -signal.SIGKILL
-        self._reap_init()
+        self._reap_init(last=True)
+        if self.outer is not None:
+            self.outer.close()
         if proc is not None:
             for stream in (proc.stdout, proc.stderr):
                 if stream is not None:
@@ -676,26 +675,6 @@ def _zombie(pid: int) -> bool:
             return f.read(4096).rpartition(b")")[2].split()[0] in (b"Z", b"X")
     except (OSError, IndexError):
         return True
-
-
-def _descends_from(pid: int, ancestor: int, depth: int = 3) -> bool:
-    me = os.getpid()
-    for _ in range(depth):
-        parent = _parent_of(pid)
-        if parent is None:
-            return False
-        if parent in (ancestor, me):
-            return True
-        pid = parent
-    return False
-
-
-def _parent_of(pid: int) -> int | None:
-    with contextlib.suppress(OSError, ValueError), open(f"/proc/{pid}/status", "rb") as f:
-        for line in f.read(1 << 14).splitlines():
-            if line.startswith(b"PPid:"):
-                return int(line.split()[1])
-    return None
 
 
 def _wait_readable(fd: int, timeout: float) -> bool:

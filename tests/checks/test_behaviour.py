@@ -158,10 +158,11 @@ def test_a_child_that_died_before_its_target_does_not_count() -> None:
 
 # -- pool_used ----------------------------------------------------------------------------------------
 
-def pool_trace(kind: str = "Pool", in_workers: bool = True) -> Trace:
+def pool_trace(kind: str = "Pool", in_workers: bool = True, result_seen: bool = True) -> Trace:
     workers = [child(201 + i, 0.05, 0.4, kind="pool_worker" if kind == "Pool" else "executor_worker",
                      name=f"ForkPoolWorker-{i + 1}", target="worker") for i in range(2)]
-    tasks = tuple(Task(pool="p1", function="cube", args=f"({n},)", pid=(201 + n % 2) if in_workers else MAIN, ok=True)
+    tasks = tuple(Task(pool="p1", function="cube", args=f"({n},)", pid=(201 + n % 2) if in_workers else MAIN, ok=True,
+                       result_seen=result_seen, sent_seen=True)
                   for n in range(4))
     pool = Pool(id="p1", kind=kind, pid=MAIN, size=2, workers=(201, 202), tasks=tasks)
     return trace(*workers, pools=(pool,))
@@ -171,6 +172,34 @@ def test_pool_tasks_ran_in_workers() -> None:
     v = pool_used(ctx(pool_trace(), question="Q5"), PoolUsedParams())
     assert v.status is Status.PASSED and "4 task(s) in its worker processes" in v.message
     assert v.evidence["worker_pids_used"] == [201, 202]
+
+
+def test_task_claims_with_no_result_sent_back_do_not_count() -> None:
+    """Claims a worker wrote with no result going back to the pool's owner after them (a real Pool
+    that was never given a task, its workers writing task records): not tasks that ran."""
+    v = pool_used(ctx(pool_trace(result_seen=False), question="Q5"), PoolUsedParams())
+    assert v.status is Status.FAILED and "0 task(s) ran" in v.message and "4 more were recorded" in v.message
+    assert len(v.evidence["tasks_not_seen_from_outside"]) == 4
+
+
+def hung_pool(*, survived: bool = True, sent_seen: bool = True, timed_out: bool = True) -> Trace:
+    """One task finished and sent its result; the other was still running in its worker when the
+    run was stopped at its time limit."""
+    workers = [child(201, 0.05, None if survived else 0.4, kind="pool_worker", survived=survived, exit_code=None),
+               child(202, 0.05, 0.4, kind="pool_worker")]
+    tasks = (Task(pool="p1", function="f", args="(1,)", pid=202, ok=True, result_seen=True, sent_seen=True),
+             Task(pool="p1", function="f", args="(2,)", pid=201, ok=None, sent_seen=sent_seen))
+    pool = Pool(id="p1", kind="Pool", pid=MAIN, size=2, workers=(201, 202), tasks=tasks)
+    return trace(*workers, pools=(pool,), timed_out=timed_out, exit_code=None)
+
+
+def test_a_task_still_running_when_the_run_hung_counts_as_a_task() -> None:
+    """It never sends a result: it counts if work had been sent to the pool before it began and
+    its worker was still alive when the run was stopped. The hang is the hang's business."""
+    assert pool_used(ctx(hung_pool(), question="Q5"), PoolUsedParams(min_tasks=2)).status is Status.PASSED
+    for shape in (hung_pool(survived=False), hung_pool(sent_seen=False), hung_pool(timed_out=False)):
+        v = pool_used(ctx(shape, question="Q5"), PoolUsedParams(min_tasks=2))
+        assert v.status is Status.FAILED and "1 task(s) ran" in v.message, v.message
 
 
 def test_executor_counts_only_when_allowed() -> None:

@@ -34,11 +34,13 @@ def run_uid(trace: Trace) -> int | None:
 
 def survivors(trace: Trace, ended: float | None = None) -> list[str]:
     """Processes of the run still on the machine (zombies included): found by the run's marker in
-    the environment of every process, by its PID namespace, by the real uid the run had to itself
-    (processes created before the run ended at `ended`, time.time(): later ones may be another
-    grader's run that leased the same uid since), and (without a namespace) by the pids the trace
-    knows. Namespace inodes are reused as soon as a namespace is gone: a process in a namespace
-    with our inode, or of our uid, that carries another run's marker is another grader's."""
+    the environment of every process, by its PID namespace and by the real uid the run had to
+    itself (both only for processes created before the run ended at `ended`, time.time()), and
+    (without a namespace) by the pids the trace knows. Namespace inodes are reused as soon as a
+    namespace is gone, and uids as soon as their lease is: a process of our uid, or in a namespace
+    with our inode, that carries another run's marker or was created after our run ended is
+    another grader's (a zombie's marker cannot be read: another grader's zombie in a new
+    namespace that got our inode was taken for ours)."""
     marker = f"GRADER_RUN={trace.sandbox['run']}"
     ns = trace.sandbox["pid_namespace"] if namespaced(trace) else None
     uid = run_uid(trace)
@@ -53,21 +55,47 @@ def survivors(trace: Trace, ended: float | None = None) -> list[str]:
             other_run = "GRADER_RUN" in env and f"GRADER_RUN={env['GRADER_RUN']}" != marker
         except (psutil.AccessDenied, psutil.ZombieProcess, psutil.NoSuchProcess):
             env_hit = other_run = False
+        before = ended is None or _started_before(proc.pid, ended)
         try:
-            ns_hit = ns is not None and os.readlink(f"/proc/{proc.pid}/ns/pid") == ns
+            ns_hit = ns is not None and before and os.readlink(f"/proc/{proc.pid}/ns/pid") == ns
         except OSError:
             ns_hit = False
         try:
-            uid_hit = uid is not None and proc.uids().real == uid and (ended is None or proc.create_time() <= ended)
+            uid_hit = uid is not None and before and proc.uids().real == uid
         except (psutil.AccessDenied, psutil.ZombieProcess, psutil.NoSuchProcess):
             uid_hit = False
         try:
             if env_hit or ((ns_hit or uid_hit) and not other_run) or (proc.pid in known
                                                                          and proc.info["ppid"] == os.getpid()):
-                found.append(f"{proc.pid} {proc.info['status']} {proc.name()}")
+                mine = " (this process)" if proc.info["ppid"] == os.getpid() else ""
+                found.append(f"{proc.pid} {proc.info['status']} {proc.name()}, parent {proc.info['ppid']}{mine}, "
+                             f"{_ns(proc.pid)}")
         except psutil.NoSuchProcess:
             pass
     return found
+
+
+def _ns(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return "pid namespace unknown"
+
+
+_TICK = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _started_before(pid: int, ended: float) -> bool:
+    """`pid` was created before `ended` (time.time()). /proc's start time counts whole clock ticks
+    since boot (psutil adds a boot time rounded to the second, too coarse for a namespace inode
+    reused within a second), so only a process started at least a tick before counts."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            start = int(f.read().rpartition(b")")[2].split()[19]) * _TICK
+    except (OSError, IndexError, ValueError):
+        return True  # gone, or unreadable: cannot tell it apart
+    ended_since_boot = time.clock_gettime(time.CLOCK_BOOTTIME) - (time.time() - ended)
+    return start + _TICK <= ended_since_boot
 
 
 def sandboxed(

@@ -18,31 +18,38 @@ from pathlib import Path
 import pytest
 
 from grader.answers import Answer, AnswerPart, PartKind
-from grader.checks import CheckContext, Status, run_checks
+from grader.checks import CheckContext, Status, Verdict, run_checks
 from grader.checks.behaviour import concurrent
 from grader.checks.context import variant_run
 from grader.checks.params import ConcurrentParams
 from grader.grade import RUN_SEED, grade_submission
 from grader.rubric import load_rubric
 from grader.rubric.load import variants_needed
+from grader.rubric.model import Question
 from grader.sandbox import Limits, run_program
 from grader.trace import Trace
 from tests.conftest import ROOT, RUBRIC
 
 pytestmark = pytest.mark.slow
+Q5 = load_rubric(RUBRIC).question("Q5")
 Q6 = load_rubric(RUBRIC).question("Q6")
 ALL_CHECKS = {c.id for c in Q6.checks}
 
 
-def grade_q6(source: str) -> dict[str, str]:
-    """check id -> status, for Q6 graded like a submission (every run variant it declares)."""
-    limits = Limits(**Q6.limits.as_dict())
+def verdicts_of(source: str, question: Question, **limits: float) -> list[Verdict]:
+    """`question`'s verdicts, graded like a submission (every run variant it declares)."""
     traces: dict[str, Trace] = {}
-    for variant in sorted(variants_needed(Q6)):
+    for variant in sorted(variants_needed(question)):
         method, offset = variant_run(variant)
-        traces[variant] = run_program(source, limits=limits, start_method=method, seed=RUN_SEED + offset)
-    ctx = CheckContext(Q6, Answer("Q6", [AnswerPart(0, PartKind.CODE, source)]), source, traces)
-    return {v.check: v.status.value for v in run_checks(Q6, ctx)}
+        traces[variant] = run_program(source, limits=Limits(**{**question.limits.as_dict(), **limits}),
+                                      start_method=method, seed=RUN_SEED + offset)
+    ctx = CheckContext(question, Answer(question.id, [AnswerPart(0, PartKind.CODE, source)]), source, traces)
+    return run_checks(question, ctx)
+
+
+def grade_q6(source: str, question: Question = Q6, **limits: float) -> dict[str, str]:
+    """check id -> status, for Q6 (or `question`)."""
+    return {v.check: v.status.value for v in verdicts_of(source, question, **limits)}
 
 
 def passed(verdicts: dict[str, str]) -> set[str]:
@@ -167,6 +174,87 @@ if __name__ == "__main__":
     for p in ps:
         p.join()
 '''
+
+
+# A real Pool that is never given a task; its workers (the initializer runs in each) write task
+# records naming themselves, through each channel they can reach.
+FORGE_HEAD = '''import json, multiprocessing, os, time
+def square(x):
+    return x * x
+def claims(pid):
+    pool = f"{os.getppid()}:1"  # the owner's first pool, as the recorder names it
+    for n in range(1, 5):
+        t = time.monotonic()
+        yield {"ev": "task", "pid": pid, "t": t, "pool": pool, "n": n, "th": 0, "fn": "square", "args": f"({n},)"}
+        yield {"ev": "task_end", "pid": pid, "t": t + 0.001, "n": n, "ok": True}
+'''
+FORGE_TAIL = '''
+if __name__ == "__main__":
+    pool = multiprocessing.Pool(2, initializer=forge)
+    print([square(x) for x in range(10)])  # the work, done in the main process
+    time.sleep(0.3)
+    pool.close()
+    pool.join()
+'''
+FORGED_TASKS = {
+    "recorder": FORGE_HEAD + '''
+def forge():
+    import _grader_recorder as rec
+    for ev in claims(rec._pid):
+        rec._emit(json.dumps(ev) + "\\n")
+''' + FORGE_TAIL,
+    "event_file": FORGE_HEAD + '''
+def forge():
+    import _grader_recorder as rec
+    fd = os.open(os.environ["GRADER_EVENTS"], os.O_WRONLY | os.O_APPEND)
+    for ev in claims(rec._pid):
+        os.write(fd, (json.dumps(ev) + "\\n").encode())
+''' + FORGE_TAIL,
+    # and then writes to a pipe, as a result would be sent: one of its own, not the pool's
+    "own_pipe": FORGE_HEAD + '''
+def forge():
+    import _grader_recorder as rec
+    r, w = os.pipe()
+    for ev in claims(rec._pid):
+        rec._emit(json.dumps(ev) + "\\n")
+    os.write(w, b"result")
+''' + FORGE_TAIL,
+}
+
+
+@pytest.mark.parametrize("channel", sorted(FORGED_TASKS))
+def test_task_records_from_workers_of_a_pool_never_given_a_task_earn_nothing(channel: str) -> None:
+    verdicts = grade_q6(FORGED_TASKS[channel], Q5, wall_time=10.0)
+    assert verdicts["pool_used"] == "failed", verdicts
+    assert verdicts["spawn_safe"] == "skipped", verdicts
+
+
+HANGS_IN_A_TASK = '''import multiprocessing, time
+def square(x):
+    if x == 3:
+        time.sleep(60)  # one task never returns
+    return x * x
+if __name__ == "__main__":
+    with multiprocessing.Pool(2) as pool:
+        print(pool.map(square, range(4), chunksize=1))
+'''
+
+
+def test_a_pool_whose_task_hangs_is_a_hang_and_still_a_pool() -> None:
+    """Its stuck task never sends a result, but it is a task the pool ran: `pool_used` still
+    passes, and its message says first that the program never finished (it earns the hang's share)."""
+    pool_used = next(v for v in verdicts_of(HANGS_IN_A_TASK, Q5, wall_time=2.0) if v.check == "pool_used")
+    assert pool_used.status is Status.PASSED, pool_used.message
+    assert pool_used.message.startswith("The program never finished"), pool_used.message
+
+
+REFERENCE_Q5 = (ROOT / "rubrics" / "multiprocessing" / "reference.py").read_text(encoding="utf-8")
+REFERENCE_Q5 = "# Q5." + REFERENCE_Q5.split("# Q5.")[1].split("# %%")[0]
+
+
+def test_the_reference_pool_keeps_every_point() -> None:
+    verdicts = grade_q6(REFERENCE_Q5, Q5)
+    assert passed(verdicts) == {c.id for c in Q5.checks}, verdicts
 
 
 @pytest.mark.parametrize("source", [REFERENCE, START_ALL], ids=["reference", "start_all"])

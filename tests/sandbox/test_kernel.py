@@ -77,6 +77,31 @@ def test_threads_belong_to_their_process() -> None:
     assert facts.processes[100].end == 1.4  # the thread's end is not the process's
 
 
+def test_who_wrote_to_which_processs_pipe_and_when() -> None:
+    """A pool's owner makes its pipes; a worker writes its result into one (a thread of the owner
+    writes tasks into another); a pipe the worker made itself is its own. Only who and when are kept."""
+    def made(tid: int, t: str, ino: int) -> str:
+        return f"{tid} {t} pipe2([3<{hx(f'pipe:[{ino}]')}>, 4<{hx(f'pipe:[{ino}]')}>], O_CLOEXEC) = 0\n"
+    text = (EXEC
+            + made(100, "1.01", 7001) + made(100, "1.02", 7002)
+            + "100 1.1 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 101\n"
+            + "100 1.11 clone3({flags=CLONE_VM|CLONE_THREAD|CLONE_SYSVSEM, exit_signal=0} => {parent_tid=[103]}, 88)"
+              " = 103\n"
+            + f'103 1.2 write(5<{hx("pipe:[7001]")}>, "{hx("task")}", 4) = 4\n'  # the owner's thread: tasks
+            + made(101, "1.25", 7003)
+            + f'101 1.3 write(8<{hx("pipe:[7002]")}>, "{hx("result")}", 6) = 6\n'
+            + f'101 1.4 write(8<{hx("pipe:[7002]")}>, "{hx("result")}", 6) = 6\n'
+            + f'101 1.5 write(4<{hx("pipe:[7003]")}>, "{hx("own")}", 3) = 3\n'
+            + f'101 1.6 write(9<{hx("pipe:[9999]")}>, "{hx("?")}", 1) = 1\n'  # a pipe not made in the run
+            + "101 1.7 +++ exited with 0 +++\n"
+            + "100 1.8 +++ exited with 0 +++\n")
+    facts = record(text).facts()
+    assert facts.complete, facts.gaps
+    assert sorted((p.pid, p.maker, p.first, p.last) for p in facts.pipe_writes) == [
+        (100, 100, 1.2, 1.2), (101, 100, 1.3, 1.4), (101, 101, 1.5, 1.5)]
+    assert facts.writes == []  # none of it is output
+
+
 def test_in_a_pid_namespace_a_thread_gone_before_proc_was_read_is_matched_by_gettid() -> None:
     """Outer (host) tids in strace's column, inner ones in clone()'s result: a thread that ended
     before /proc could be read (read_proc=False here) is matched to its clone by its gettid(),
