@@ -14,8 +14,11 @@ machine hits both sides alike, several rounds, medians:
    against the runs it made done bare one after the other, each under the start method the grader
    used. Prints each file's ratio, the total ratio over all files, and the median ratio over the
    files none of whose runs hit a time limit. Issue 11's target: 1.2 on the twenty shared files.
+   By default a file's questions are graded one after another, so the figure is the grader's own
+   cost; `--side-by-side` grades them as `grader check` does, side by side on the usable cores.
 
-    python bench/run_overhead.py [--runs] [--grading] [--shared] [FILE...] [--repeat 5] [--json out.json]
+    python bench/run_overhead.py [--runs] [--grading [--side-by-side]] [--shared] [FILE...]
+                                 [--repeat 5] [--json out.json]
 
 Files: the given ones, else with `--shared` the twenty files of ../shared (corpus/real and
 seeds), else the example submissions.
@@ -104,9 +107,9 @@ def per_run(files: list[Path], repeat: int, wall_time: float) -> dict[str, objec
     return {"median_ratio": median, "median_extra_ms": statistics.median(extra), "rows": rows}
 
 
-def grading(files: list[Path], repeat: int) -> dict[str, object]:
+def grading(files: list[Path], repeat: int, parallel: int = 1) -> dict[str, object]:
     rubric = load_rubric(RUBRIC)
-    grade_submission(str(files[0]), rubric)  # imports and caches paid once, as in a batch
+    grade_submission(str(files[0]), rubric, parallel=parallel)  # imports and caches paid once, as in a batch
     rows = []
     for path in files:
         graded: list[float] = []
@@ -115,7 +118,7 @@ def grading(files: list[Path], repeat: int) -> dict[str, object]:
         timed_out = False
         for _ in range(repeat):
             start = time.perf_counter()
-            outcome = outcome_of(grade_submission(str(path), rubric), rubric)
+            outcome = outcome_of(grade_submission(str(path), rubric, parallel=parallel), rubric)
             graded.append(time.perf_counter() - start)
             made = [(a.source, t) for q in outcome.questions for a in q.attempts for t in a.runs.values()]
             runs = len(made)
@@ -138,7 +141,7 @@ def grading(files: list[Path], repeat: int) -> dict[str, object]:
     print(f"\nwhole grading: total {total_g:.2f} s against {total_b:.2f} s bare, ratio {total_g / total_b:.2f}; "
           f"median ratio over the {len(ratios)} files without a time-limit run: {median:.2f} (target <= 1.2)",
           flush=True)
-    return {"total_ratio": total_g / total_b, "median_ratio": median, "rows": rows}
+    return {"total_ratio": total_g / total_b, "median_ratio": median, "parallel": parallel, "rows": rows}
 
 
 def main() -> int:
@@ -147,6 +150,9 @@ def main() -> int:
     ap.add_argument("--runs", action="store_true", help="the per-run figure (default when neither is asked)")
     ap.add_argument("--grading", action="store_true", help="the whole-grading figure")
     ap.add_argument("--shared", action="store_true", help="the twenty files of ../shared (corpus/real, seeds)")
+    ap.add_argument("--side-by-side", action="store_true",
+                    help="with --grading: grade each file's questions side by side on the usable cores, as "
+                         "`grader check` does (default: one question after another, the grader's own cost alone)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--wall-time", type=float, default=10.0)
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -157,7 +163,9 @@ def main() -> int:
     if args.runs or not args.grading:
         out["per_run"] = per_run(files, args.repeat, args.wall_time)
     if args.grading:
-        out["grading"] = grading(files, args.repeat)
+        from grader.cli.check import usable_cpus
+
+        out["grading"] = grading(files, args.repeat, usable_cpus() if args.side_by_side else 1)
     print(f"({PYTHON}, {os.cpu_count()} CPUs, {args.repeat} rounds, load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())})")
     if args.json:
