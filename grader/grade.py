@@ -203,7 +203,8 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     first waits for a slot; the other runs start beside the default run at once when a core is
     idle (grader.runslots: never on one of the batch's `jobs`), and any of them still waiting when
     the default run ends gives up (whether it is needed is then known before it starts); after
-    SPECULATE_AFTER they start without a slot of their own, as without slots."""
+    SPECULATE_AFTER they wait for a slot like any needed run (a sleeping default run leaves a core
+    idle, which the gate gives at once), still giving up when the default run ends first."""
     from grader.sandbox import Limits
     from grader.sandbox.decide import StopWhen
 
@@ -261,9 +262,13 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
                 return early
         if default_done.wait(max(0.0, SPECULATE_AFTER - (time.monotonic() - since))):
             return None  # the default run ended first: whether this one is needed is known before it starts
-        # The default run waits (it sleeps, it is stuck): its slot is the core this one uses, as before
-        # slots existed; waiting for another slot would leave a sleeping run holding the batch's cores.
-        return run(variant, unwanted[variant], gated=False)
+        if slots is None:
+            # The default run waits (it sleeps, it is stuck): its core is the one this run uses.
+            return run(variant, unwanted[variant], gated=False)
+        # A batch: through the gate like any needed run. A default run that sleeps leaves a core idle, and
+        # the gate lets a further run onto an idle core at once; one that is slow because the cores are busy
+        # (its own work, or the batch's) leaves none, and a run started beside it would only slow both down.
+        return run(variant, unwanted[variant], abandon=default_done.is_set)
 
     with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
         others = {variant: pool.submit(beside, variant) for variant in order[1:]}
