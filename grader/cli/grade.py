@@ -51,7 +51,8 @@ def add_parser(subparsers: Any) -> None:
     p.set_defaults(handler=run)
 
 
-IN_FLIGHT = 4  # submissions in progress per -j (bench/vs_nbgrader.py, 10 notebooks at -j 2: 7.9 s at 2, 7.3 at 6)
+IN_FLIGHT = 4  # submissions in progress per -j (bench/vs_nbgrader.py's ten notebooks at -j 2, quiet, three
+# gradings each: 7.5-8.7 s with 2, 7.5-8.1 s with 4, 6.7-7.9 s with 6; within the noise, more never hurt)
 
 
 def run(args: argparse.Namespace) -> int:
