@@ -52,7 +52,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 IN_FLIGHT = 4  # submissions in progress per -j (bench/vs_nbgrader.py's ten notebooks at -j 2, quiet, three
-# gradings each: 7.5-8.7 s with 2, 7.5-8.1 s with 4, 6.7-7.9 s with 6; within the noise, more never hurt)
+# gradings each: 7.5-8.7 s with 2, 7.5-8.1 s with 4, 6.7-7.9 s with 6: within the noise of each other)
 
 
 def run(args: argparse.Namespace) -> int:
