@@ -15,6 +15,21 @@ from grader.sandbox.runner import Options, run
 from grader.trace import Process, Trace
 
 IS_ROOT = os.geteuid() == 0
+
+# Four processes that each wait for ever on a Queue nobody puts into: a run that can only end at a limit
+BLOCKED_ON_QUEUE = """import multiprocessing
+
+def worker(q):
+    print(q.get())  # nobody ever puts anything
+
+if __name__ == "__main__":
+    q = multiprocessing.Queue()
+    ps = [multiprocessing.Process(target=worker, args=(q,)) for _ in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+"""
 # an interpreter an unprivileged uid can run (the venv's python may live under /root, mode 0700)
 SYSTEM_PYTHON = next(
     (p for p in ("/usr/bin/python3.11", "/usr/bin/python3") if os.access(p, os.X_OK)), None

@@ -6,7 +6,7 @@ import pytest
 
 from grader.sandbox import Limits
 from grader.sandbox.decide import ChildFailedToStart, PastOutputCap, StopWhen
-from tests.sandbox.helpers import sandboxed
+from tests.sandbox.helpers import BLOCKED_ON_QUEUE, sandboxed
 
 pytestmark = pytest.mark.slow
 KIB = 1024
@@ -72,25 +72,12 @@ def test_a_child_that_fails_to_start_stops_the_run() -> None:
     assert "exited with status 1" in trace.stopped
 
 
-DEADLOCK = """import multiprocessing
-
-def worker(q):
-    print(q.get())  # nobody ever puts anything
-
-if __name__ == "__main__":
-    q = multiprocessing.Queue()
-    ps = [multiprocessing.Process(target=worker, args=(q,)) for i in range(4)]
-    for p in ps:
-        p.start()
-    for p in ps:
-        p.join()
-"""
 
 
 def test_a_run_whose_processes_all_wait_for_each_other_is_stopped() -> None:
     from grader.sandbox.decide import Deadlocked
 
-    trace = sandboxed(DEADLOCK, within=4.0, wall=8.0, stop=StopWhen([Deadlocked()]))
+    trace = sandboxed(BLOCKED_ON_QUEUE, within=4.0, wall=8.0, stop=StopWhen([Deadlocked()]))
     if trace.sandbox.get("pid_namespace", "no") == "no":
         pytest.skip("needs a PID namespace of its own (bubblewrap)")
     assert trace.limit == "wall" and trace.stopped is not None and trace.wall_time < 3.0

@@ -15,6 +15,7 @@ from grader.sandbox import Limits, run_program
 from grader.sandbox.kernel import KernelRecord
 from grader.sandbox.progress import Progress
 from grader.trace import Trace
+from tests.sandbox.helpers import BLOCKED_ON_QUEUE
 from tests.sandbox.test_kernel import ARGV, EXEC, PIPE, WORK, hx, out_fd
 
 T0 = 1.0  # the launch, in strace's clock (EXEC is at 1.0)
@@ -114,20 +115,6 @@ if __name__ == "__main__":
         p.join()
 """
 
-BLOCKED = """import multiprocessing
-
-def worker(q):
-    print(q.get())  # nobody ever puts anything
-
-if __name__ == "__main__":
-    q = multiprocessing.Queue()
-    ps = [multiprocessing.Process(target=worker, args=(q,)) for _ in range(4)]
-    for p in ps:
-        p.start()
-    for p in ps:
-        p.join()
-"""
-
 BUSY = "while True:\n    pass\n"
 
 PRINTS = """import time
@@ -140,7 +127,7 @@ while True:
 
 @pytest.fixture(scope="module")
 def runs() -> dict[str, Trace]:
-    programs = {"slow": SLOW, "blocked": BLOCKED, "busy": BUSY, "prints": PRINTS}
+    programs = {"slow": SLOW, "blocked": BLOCKED_ON_QUEUE, "busy": BUSY, "prints": PRINTS}
     with ThreadPoolExecutor(len(programs)) as pool:  # side by side: three of them mostly sleep
         return dict(zip(programs, pool.map(lambda src: run_program(src, limits=REAL), programs.values()),
                         strict=True))
