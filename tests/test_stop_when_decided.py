@@ -9,7 +9,7 @@ import pytest
 from grader.grade import Result, grade_submission
 from grader.rubric import load_rubric
 from tests.conftest import RUBRIC
-from tests.sandbox.test_decide import DEADLOCK as QUEUE_NOBODY_FILLS
+from tests.sandbox.helpers import BLOCKED_ON_QUEUE as QUEUE_NOBODY_FILLS
 
 pytestmark = pytest.mark.slow
 
