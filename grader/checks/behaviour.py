@@ -49,12 +49,24 @@ def confirmed(trace: Trace, p: Process) -> bool:
     return p.observed
 
 
+POOL_KINDS = ("pool_worker", "executor_worker")
+
+
 def children(trace: Trace, kinds: tuple[str, ...] = MP_KINDS) -> list[Process]:
-    """Child processes started through multiprocessing whose own code ran (they recorded themselves,
-    and the kernel saw them created by the main process or multiprocessing's forkserver)."""
+    """Child processes started through multiprocessing: the kernel saw them created by the main
+    process or multiprocessing's forkserver, and their own code ran (they recorded themselves) or
+    they are a pool's workers. A pool starts its workers itself and ends those it no longer needs:
+    on a loaded machine one may be terminated before the kernel ever ran it, and it was started
+    all the same (counting it only when it ran would make the count depend on the load)."""
     main = trace.main()
     main_pid = main.pid if main else None
-    return [p for p in trace.children() if p.kind in kinds and p.claimed and p.pid != main_pid and confirmed(trace, p)]
+    return [p for p in trace.children() if p.kind in kinds and (p.claimed or p.kind in POOL_KINDS)
+            and p.pid != main_pid and confirmed(trace, p)]
+
+
+def never_ran(procs: list[Process]) -> list[int]:
+    """The pids of pool workers counted although their own code never ran."""
+    return [p.pid for p in procs if not p.claimed]
 
 
 def gap(trace: Trace, what: str) -> Verdict | None:
@@ -159,6 +171,8 @@ def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
     unconfirmed = [p.pid for p in found if not p.observed]
     if unconfirmed:
         evidence["not_seen_from_outside"] = unconfirmed
+    if idle := never_ran(found):
+        evidence["pool_workers_ended_before_they_ran"] = idle
     others = [p for p in trace.children() if p not in found]
     if others:
         evidence["other_processes"] = [describe(p) for p in others]
@@ -166,15 +180,20 @@ def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
     what = "multiprocessing.Process" if params.process_class else "multiprocessing"
     if len(found) >= params.n:
         kinds_seen = sorted({p.kind.replace("_", " ") for p in found})
-        return Verdict.passed(f"{len(found)} child process(es) ran their code ({', '.join(kinds_seen)}).", evidence)
+        return Verdict.passed(f"{len(found)} child process(es) were started ({', '.join(kinds_seen)}).", evidence)
     if not found and threads:
         evidence["threads"] = [{"pid": t.pid, "name": t.name, "target": t.target} for t in threads]
         return Verdict.failed(f"No child process was started: the code starts {len(threads)} thread(s) instead. "
                               "Threads run inside one process.", evidence)
-    pool_only = params.process_class and any(p.kind in ("pool_worker", "executor_worker") for p in trace.children())
+    pool_only = params.process_class and any(p.kind in POOL_KINDS for p in trace.children())
     hint = " (pool workers do not count here: create multiprocessing.Process objects)" if pool_only else ""
-    got = "No child process" if not found else f"Only {len(found)} child process(es)"
-    return Verdict.failed(f"{got} started through {what} ran its code; {params.n} expected{hint}."
+    if params.process_class:  # a Process counts once its own code ran
+        got = "No child process" if not found else f"Only {len(found)} child process(es)"
+        said = f"{got} started through {what} ran its code"
+    else:
+        said = f"No child process was started through {what}" if not found else \
+            f"Only {len(found)} child process(es) were started through {what}"
+    return Verdict.failed(f"{said}; {params.n} expected{hint}."
                           f"{stopped_note(trace)}", evidence)
 
 
@@ -200,7 +219,7 @@ def pool_used(ctx: CheckContext, params: PoolUsedParams) -> Verdict:
             return Verdict.failed(f"A {thread_pools[0]} was used: its workers are threads in one process, not a pool "
                                   "of worker processes.", evidence)
         return Verdict.failed(f"No pool of worker processes was created.{stopped_note(trace)}", evidence)
-    worker_pids = {p.pid for p in children(trace, ("pool_worker", "executor_worker"))}
+    worker_pids = {p.pid for p in children(trace, POOL_KINDS)}
     claimed = [t for p in pools for t in p.tasks if t.pid in worker_pids and t.pid != p.pid]
     in_workers = [t for t in claimed if task_seen(trace, t)]
     evidence["tasks_in_workers"] = [{"function": t.function, "args": t.args, "pid": t.pid, "ok": t.ok}

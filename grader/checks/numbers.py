@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Literal
 
-from grader.checks.behaviour import DEFAULT_RUN, children, describe, gap, stopped_note
+from grader.checks.behaviour import DEFAULT_RUN, POOL_KINDS, children, describe, gap, stopped_note
 from grader.checks.context import DEFAULT_VARIANT, RESEED_VARIANT, CheckContext
 from grader.checks.registry import register
 from grader.checks.verdict import Verdict
@@ -140,7 +140,7 @@ def one_number_per_process(ctx: CheckContext, params: OneNumberPerProcessParams)
         return Verdict.failed(f"The numbers come from the random module ({len(random_printers)} printing process(es) "
                               "drew random numbers), so nothing makes them different: two processes may print the "
                               "same number. Give each process its own number, e.g. as an argument.", evidence)
-    pooled = [kinds[pid] for pid in by_pid if kinds[pid].kind in ("pool_worker", "executor_worker")]
+    pooled = [kinds[pid] for pid in by_pid if kinds[pid].kind in POOL_KINDS]
     if pooled:
         return Verdict.failed("The numbers were printed by pool tasks: which worker process runs which task depends "
                               "on scheduling, so no process is given its own number. Start one multiprocessing.Process "

@@ -494,12 +494,15 @@ class KernelRecord:
             by_inner_tid.setdefault(inner.get(tgid, -1), tgid)
 
         clones: list[KClone] = []
+        unmatched_inner: dict[int, int] = {}  # id of a clone whose child is unknown -> the pid it returned
         for tgid, tid, t, res, thread in self.clones:
             # a clone by a task outside the namespace (bwrap making its init) returns a host pid,
             # which may equal the namespace pid of one of the program's processes
             child = (res if res in self.tgid else None) if tid in self.outside else by_inner_tid.get(res)
             clones.append(KClone(tgid, t, child if not thread else None, thread))
             if child is None:
+                if tid not in self.outside:
+                    unmatched_inner[id(clones[-1])] = res
                 continue
             if thread:
                 self.tgid[child] = tgid
@@ -532,12 +535,23 @@ class KernelRecord:
             gaps.append("the observer did not see the main process end")
         # A fork in the run returned a pid that no process matched, and a process of the run has no
         # known pid or parent: it ended before /proc was read and before its own getpid() (a pool
-        # worker terminated as it started, on a loaded machine). Who made it and which claims are
-        # its are unknown, and the checks would count one process fewer: a gap (the run is made
-        # again), never a silent difference between two gradings.
+        # worker terminated before the kernel ever ran it, on a loaded machine). One of each is
+        # matched below; with more, which is which is unknown, and the checks would count processes
+        # wrongly: a gap (the run is made again), never a silent difference between two gradings.
         if not same_ns:
             unmatched = [c for c in clones if c.pid in run and not c.thread and c.child is None]
             unknown = [pid for pid, p in run.items() if pid != self.main and p.parent is None and p.inner is None]
+            if len(unmatched) == 1 and len(unknown) == 1 and id(unmatched[0]) in unmatched_inner:
+                # One of each: they are the same process. strace follows every child from its birth, so
+                # the child of a fork that returned shows in the record (its end at least); had it run
+                # getpid() or been read in /proc, the fork would be matched; so the one process with
+                # neither is that child. (A pool worker terminated before the kernel ever ran it.)
+                c, pid = unmatched[0], unknown[0]
+                kp = run[pid]
+                kp.parent, kp.created, kp.inner = c.pid, c.t, unmatched_inner[id(c)]
+                by_inner[unmatched_inner[id(c)]] = pid  # so that a wait4 that reaped it names it
+                clones[clones.index(c)] = KClone(c.pid, c.t, pid, c.thread)
+                unmatched, unknown = [], []
             if unmatched and unknown:
                 gaps.append(f"{len(unknown)} process(es) ended before they could be matched with the fork that made "
                             "them")

@@ -122,6 +122,21 @@ def test_pool_workers_count_unless_the_process_class_is_required() -> None:
     assert v.status is Status.FAILED and "pool workers do not count" in v.message
 
 
+def test_a_pool_worker_ended_before_it_ever_ran_was_started_all_the_same() -> None:
+    # Under a CPU hog a Pool(4) whose three other workers took every task terminates the fourth
+    # before the kernel ran it: it never recorded itself, and the count must not depend on that.
+    workers = [child(201 + i, 0.1, 0.5, kind="pool_worker", target=None) for i in range(3)]
+    idle = child(204, 0.1, 0.15, kind="pool_worker", target=None, claimed=False, exit_code=None, signal="SIGTERM")
+    t = trace(*workers, idle)
+    v = process_created(ctx(t), ProcessCreatedParams(n=4))
+    assert v.status is Status.PASSED and v.evidence["pool_workers_ended_before_they_ran"] == [204]
+    assert concurrent(ctx(t), ConcurrentParams(n=4)).status is Status.PASSED
+    # a multiprocessing.Process counts only once its own code ran
+    unran = child(204, 0.1, 0.15, claimed=False, exit_code=None, signal="SIGTERM")
+    v = process_created(ctx(trace(*workers[:3], unran)), ProcessCreatedParams(n=4))
+    assert v.status is Status.FAILED and v.message.startswith("Only 3 child process(es) were started")
+    assert process_created(ctx(trace(unran)), ProcessCreatedParams(n=1, process_class=True)).status is Status.FAILED
+
 def test_threads_instead_of_processes_are_named() -> None:
     t = trace(threads=(Thread(pid=MAIN, number=1, name="Thread-1", target="work"),))
     v = process_created(ctx(t), ProcessCreatedParams(n=1))
