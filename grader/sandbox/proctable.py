@@ -7,7 +7,9 @@ each process's stat line.
 from __future__ import annotations
 
 import os
+import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
@@ -112,3 +114,24 @@ def pids_of_uid(uid: int) -> list[int]:
         except OSError:
             pass
     return out
+
+
+def signal_exact(pid: int, sig: int, accept: Callable[[Stat], bool]) -> bool:
+    """Send `sig` to process `pid` only if /proc shows a process there that `accept` takes, and
+    only to that process, whatever happens to the pid meanwhile: a pidfd taken first names one
+    process for good, and if the pid was freed and reused before /proc was read, the pidfd's
+    process is dead and the signal goes nowhere. False if nothing was signalled."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return False
+    try:
+        st = read_stat(pid)
+        if st is None or not accept(st):
+            return False
+        signal.pidfd_send_signal(fd, sig)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

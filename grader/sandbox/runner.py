@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import SandboxError, UnsafeToRun
-from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, outer, pidns, reaper, workdir
+from grader.sandbox import bootdir, bwrap, cancel, isolation, kernel, netlink, outer, pidns, proctable, reaper, workdir
 from grader.sandbox.assemble import Facts, assemble
 from grader.sandbox.capture import PipeCapture
 from grader.sandbox.cgroups import RunCgroups
@@ -481,7 +481,7 @@ class _Run:
         if self.init_pidfd >= 0:
             self._end_namespace(main)
             return set()
-        self._kill_observed(main)
+        self._kill_observed(main, watch)
         self.observer_ended = main.done  # strace ended by itself: its record is whole
         alive_main = not main.done
         if alive_main:
@@ -534,7 +534,7 @@ class _Run:
             if observer.bytes == before or observer.closed:
                 return
 
-    def _kill_observed(self, main: _Main, timeout: float = 0.5) -> None:
+    def _kill_observed(self, main: _Main, watch: Watch, timeout: float = 0.5) -> None:
         """Without namespaces: kill the program's processes the observer knows to be alive, and let
         strace see them die and end by itself (so its record is complete), before anything else is
         killed."""
@@ -545,9 +545,8 @@ class _Run:
         while not main.done and time.monotonic() < deadline:
             observer.drain()
             live = [p.pid for p in observer.record.tasks.values() if p.end is None and p.first is not None]
-            for pid in live:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+            for pid in live:  # its exit may be in the FIFO still unread, and the pid reused since
+                proctable.signal_exact(pid, signal.SIGKILL, watch.ours)
             main.reap()
             time.sleep(0.002)
         observer.drain()

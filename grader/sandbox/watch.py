@@ -41,6 +41,7 @@ class Seen:
     setsid: bool = False
     execs: int = 0
     uid: int | None = None
+    ident: float | None = None  # its start time in /proc: with the pid, names this process and no other
     sources: set[str] = field(default_factory=set)  # "netlink", "proc", "cgroup"
 
 
@@ -90,6 +91,8 @@ class Watch:
                     continue
                 s = self.seen.setdefault(ev.tgid, Seen(ev.tgid))
                 s.ppid = ev.parent_tgid
+                if s.ident is None and (st := proctable.read_stat(ev.tgid)) is not None and st.ppid == s.ppid:
+                    s.ident = st.start  # read as it forked: the pid cannot have been reused yet
                 s.start = ev.t if ev.tgid != self.main_pid or s.start is None else min(ev.t, s.start)
                 s.sources.add("netlink")
             elif ev.what == netlink.EXIT:
@@ -119,6 +122,8 @@ class Watch:
             s.ppid = st.ppid
         if s.start is None:
             s.start = st.start
+        if s.ident is None:
+            s.ident = st.start
         s.comm = st.comm
         s.uid = st.uid
         if st.sid != self.main_pid and st.pid != self.main_pid:
@@ -175,11 +180,28 @@ class Watch:
 
     # -- the end ------------------------------------------------------------------------------
 
+    def ours(self, st: proctable.Stat) -> bool:
+        """Is the process /proc shows at this pid the run's, and not a later one that reuses the pid
+        (after an exit event was lost, or a process was reaped by its own parent)? Its start time
+        decides where it was seen before; else a cgroup or a uid of the run's own, exactly; else,
+        without either (an ordinary user without namespaces), its ancestry, as well as it can."""
+        s = self.seen.get(st.pid)
+        if s is not None and s.ident is not None:
+            return st.start == s.ident
+        return self._belongs(st, self.cgroups.procs() if self.cgroups is not None else None)
+
     def reap(self) -> None:
-        """Reap orphans of the run re-parented to the grader (it is their subreaper)."""
+        """Reap orphans of the run re-parented to the grader (it is their subreaper): only a child of
+        the grader that is the process seen at that pid where its start time is known (most are:
+        a zombie whose parent died before its fork was read is not), so that a parallel run's
+        process that reuses the pid is not reaped by this one."""
         for pid in list(self.seen):
             if pid == self.main_pid or pid in self.reaped:
                 continue
+            st = proctable.read_stat(pid)
+            ident = self.seen[pid].ident
+            if st is None or st.ppid != self.grader_pid or (ident is not None and st.start != ident):
+                continue  # not our child (yet), or another process now: while it is our child, only we free its pid
             try:
                 got, status, usage = os.wait4(pid, os.WNOHANG)
             except ChildProcessError:
@@ -210,12 +232,13 @@ class Watch:
             if not pids:
                 break
             for pid in pids:
-                self.seen.setdefault(pid, Seen(pid, sources={"proc"}))
+                if pid not in self.seen:  # found by the look just made: what is there now is the run's
+                    st = proctable.read_stat(pid)
+                    self.seen[pid] = Seen(pid, sources={"proc"}, ident=st.start if st is not None else None)
             if self.cgroups is not None:
                 self.cgroups.kill()
             for pid in pids:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+                proctable.signal_exact(pid, signal.SIGKILL, self.ours)
             killed |= pids
             self.reap()
             time.sleep(delay)

@@ -5,6 +5,7 @@ child of the grader (another run's strace or init, in a parallel thread) is wait
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.sandbox import Limits, bwrap, isolation, reaper
+from grader.sandbox import Limits, bwrap, isolation, proctable, reaper
 from grader.sandbox.runner import run
+from grader.sandbox.watch import Watch
 from tests.sandbox.helpers import namespaced, stdout_of
 
 pytestmark = pytest.mark.slow
@@ -100,3 +102,52 @@ def test_the_grader_reaps_only_what_it_held() -> None:
     assert trace.ok
     assert _children().get(other.pid, "").startswith("Z")  # still there for its owner
     assert other.wait(timeout=5) == 0
+
+
+def _watch_of(pid: int) -> Watch:
+    watch = Watch(uid=None, cgroups=None, events=None, marker=b"GRADER_TEST_RUN=x")
+    watch.main_pid = -1  # a run whose main process is not the child below
+    st = proctable.read_stat(pid)
+    assert st is not None
+    watch._note(st, "proc")
+    return watch
+
+
+def test_without_namespaces_a_reused_pid_is_neither_reaped_nor_killed() -> None:
+    """The fallback's watch remembers pids. When the process it saw at a pid is gone and the pid
+    now names another process (a parallel run's orphan, or anyone's), it must leave that one alone:
+    the process at the pid is checked by its start time, and the signal goes through a pidfd."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        watch = _watch_of(sleeper.pid)
+        st = proctable.read_stat(sleeper.pid)
+        assert st is not None and watch.ours(st)
+        watch.seen[sleeper.pid].ident = st.start - 1.0  # what was seen there was an earlier process
+        assert not watch.ours(st)
+        assert not proctable.signal_exact(sleeper.pid, signal.SIGKILL, watch.ours)
+        time.sleep(0.1)
+        assert sleeper.poll() is None, "a process that is not the run's was killed"
+        sleeper.kill()
+        sleeper.wait()
+        quick = subprocess.Popen([sys.executable, "-c", "pass"])
+        while _children().get(quick.pid, "").split(" ")[0] != "Z":
+            time.sleep(0.01)
+        watch = _watch_of(quick.pid)
+        watch.seen[quick.pid].ident = -1.0
+        watch.reap()
+        assert quick.pid in _children(), "a zombie that is not the one seen was reaped"
+        watch.seen[quick.pid].ident = None
+        watch._note(proctable.read_stat(quick.pid), "proc")  # type: ignore[arg-type]
+        watch.reap()
+        assert quick.pid not in _children() and quick.pid in watch.reaped
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()
+
+
+def test_signal_exact_kills_the_process_it_accepts() -> None:
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    assert proctable.signal_exact(sleeper.pid, signal.SIGKILL, lambda st: st.pid == sleeper.pid)
+    assert sleeper.wait(5) == -signal.SIGKILL
+    assert not proctable.signal_exact(sleeper.pid, signal.SIGKILL, lambda st: True)  # reaped: nothing there
