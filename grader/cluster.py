@@ -121,6 +121,12 @@ def connect(address: str) -> Client:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as exc:
         raise ClusterError(f"--cluster {address}: cannot reach the scheduler ({exc})") from None
+    except TypeError as exc:  # distributed's way of saying a tls:// address came without certificates
+        if "TLS" not in str(exc):
+            raise
+        raise ClusterError(f"--cluster {address}: a TLS scheduler needs Dask's TLS settings on this machine too: "
+                           "distributed.comm.tls.ca-file, .client.cert and .client.key in Dask's configuration "
+                           "(or DASK_DISTRIBUTED__COMM__TLS__CA_FILE, ..._CLIENT__CERT, ..._CLIENT__KEY)") from None
     try:
         client.wait_for_workers(1, timeout=CONNECT_TIMEOUT)
     except TimeoutError:
