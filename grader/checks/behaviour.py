@@ -159,8 +159,9 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
 @register("process_created", params="ProcessCreatedParams", variants=DEFAULT_RUN)
 def process_created(ctx: CheckContext, params: ProcessCreatedParams) -> Verdict:
     """At least `n` child OS processes were started through multiprocessing (with
-    `process_class`, through multiprocessing.Process) and their target code ran in a
-    different process from the parent."""
+    `process_class`, through multiprocessing.Process, whose target code ran in a different
+    process from the parent). A pool's worker counts once the kernel saw the program start it,
+    even if the pool ended it before it ran (on a loaded machine a worker may never get a task)."""
     trace = ctx.trace()
     assert trace is not None
     kinds = ("process",) if params.process_class else MP_KINDS
