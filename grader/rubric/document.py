@@ -114,7 +114,10 @@ class LimitsDoc(Strict):
     wall_time: WallTime | None = Field(default=None, description="wall-clock seconds before the run is killed, "
                                                                  "or auto (from the reference solution)")
     cpu_time: Duration | None = Field(default=None, description="CPU seconds per process")
-    memory: Size | None = Field(default=None, description="address space per process, bytes")
+    memory: Size | None = Field(default=None, description="writable memory per process, bytes")
+    memory_total: Size | None = Field(default=None, description="memory of all the run's processes together, "
+                                                               "bytes (a cgroup's limit, where the grader is root; "
+                                                               "off by default: about 10 ms a run)")
     max_processes: Annotated[int, Field(ge=1)] | None = Field(
         default=None, description="processes the run may have at once")
     file_size: Size | None = Field(default=None, description="largest file the run may write, bytes")

@@ -83,6 +83,7 @@ class Limits:
     wall_time: float | None = None
     cpu_time: float | None = None
     memory: int | None = None
+    memory_total: int | None = None
     max_processes: int | None = None
     file_size: int | None = None
     output: int | None = None

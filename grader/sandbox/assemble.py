@@ -62,6 +62,7 @@ class Facts:
     stopped: Stop | None = None  # the caller's stop rule ended the run early (grader.sandbox.decide)
     wall_extended: bool = False  # it went past its wall-time limit while making progress (grader.sandbox.progress)
     wall_note: str | None = None  # how that limit was applied, in words
+    cgroup_oom_kills: int = 0  # processes the OOM killer ended at the run's memory cgroup limit
 
 
 def _r(t: float | None) -> float | None:
@@ -481,6 +482,10 @@ def assemble(f: Facts) -> Trace:
     run_inner = {ids(o) for o in k.processes}
     waits = _awaits(f)
     processes = [_process(kp, f, col, ids, waits, issues) for kp in k.processes.values()]
+    if f.cgroup_oom_kills:  # the kernel's OOM killer sends SIGKILL: to the processes the run did not see killed
+        processes = [replace(p, limit="memory") if p.signal == "SIGKILL" and p.limit is None and not p.survived
+                     else p for p in processes]
+        limits_hit.add("memory")
     for pid in sorted(set(col.claims) | set(col.pstart)):
         if pid not in run_inner and (_has_process_claim(col.claims.get(pid)) or pid in col.pstart):
             issues.append(Issue("claimed_not_observed", "a recorded event names this process, but the kernel saw "

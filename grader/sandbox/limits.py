@@ -19,6 +19,11 @@ class Limits:
                     gets SIGXCPU, then SIGKILL a second later).
     memory          bytes of writable memory per process (RLIMIT_DATA: heap, anonymous mappings and
                     thread stacks; allocations beyond it fail, so Python raises MemoryError).
+    memory_total    bytes of memory all the run's processes may use together, or None: a cgroup's
+                    limit, where the grader may create cgroups (root); over it the kernel ends one
+                    of them. Off by default: moving a run into a cgroup costs about 10 ms here (an
+                    RCU grace period of cgroup v1). Without it, `memory` per process bounds each
+                    one, and the run's processes are the OOM killer's first choice machine-wide.
     max_processes   processes the run may have alive at once, main included (fork bomb guard).
     file_size       largest file a process may write, in bytes (RLIMIT_FSIZE: SIGXFSZ).
     output          bytes kept per stream (stdout, stderr); the rest is read and counted, not kept.
@@ -32,6 +37,7 @@ class Limits:
     wall_time: float = 10.0
     cpu_time: float = 10.0
     memory: int = 1 * GIB
+    memory_total: int | None = None
     max_processes: int = 64
     file_size: int = 16 * MIB
     output: int = 1 * MIB
@@ -48,9 +54,12 @@ class Limits:
                 problems.append(f"{name} must be a number of seconds, not {value!r}")
             elif not (math.isfinite(value) and value > 0):
                 problems.append(f"{name} must be a positive number of seconds, not {value!r}")
-        minimum = {"memory": 32 * MIB, "max_processes": 1, "file_size": 64 * KIB, "output": 1 * KIB}
+        minimum = {"memory": 32 * MIB, "memory_total": 32 * MIB, "max_processes": 1, "file_size": 64 * KIB,
+                   "output": 1 * KIB}
         for name, low in minimum.items():
             value = getattr(self, name)
+            if value is None and name == "memory_total":
+                continue
             if isinstance(value, bool) or not isinstance(value, int):
                 problems.append(f"{name} must be an integer, not {value!r}")
             elif value < low:

@@ -189,6 +189,7 @@ class _Run:
         self.proc: subprocess.Popen[bytes] | None = None
         self.watch: Watch | None = None
         self.init_pidfd = -1  # the namespace's init: killing it ends every process of the run
+        self.in_cgroup = False  # the run's cgroups hold its processes (init was moved in before the program started)
         self.outer: outer.Outer | None = None  # init and bwrap, held by pidfd: reaped exactly, before run() returns
         self.init_done = False
         self.namespace_gone = False  # init's pidfd said it exited: no process of the run is left anywhere
@@ -237,10 +238,12 @@ class _Run:
             for p in (self.work, self.tmp, self.events_path, self.work / self.filename):
                 os.chown(p, self.uid, self.uid)
         # A uid of its own already bounds the process count (RLIMIT_NPROC) and names exactly the
-        # run's processes; cgroups would add only cost (moving a process into one takes ~5 ms, and
-        # the program waits for it). They stand in where the program has to run as root.
-        if self.is_root and self.options.cgroups and self.uid is None:
-            self.cgroups = RunCgroups(f"run-{self.run_id}", task_limit(self.limits)) or None
+        # run's processes: `pids` stands in only where the program has to run as root. The memory
+        # of all the run's processes together has no rlimit: a `memory` cgroup bounds it when the
+        # rubric asks (`memory_total`; the move into it costs about 10 ms a run on cgroup v1).
+        if self.is_root and self.options.cgroups and (self.uid is None or self.limits.memory_total is not None):
+            self.cgroups = RunCgroups(f"run-{self.run_id}", task_limit(self.limits), memory=self.limits.memory_total,
+                                      pids=self.uid is None) or None
         if self.is_root and self.options.netlink and self.bw is None and _in_initial_pid_namespace():
             self.proc_events = netlink.ProcEvents.open()  # before the launch: no fork is missed
 
@@ -313,6 +316,8 @@ class _Run:
                               kernel.pipe_inode(proc.stderr.fileno()): "stderr"},
                        workdir=str(self.work), main_argv=(self.exe, self.filename), byte_cap=self.limits.output,
                        events_path=str(self.events_path), events_cap=self.limits.file_size)
+        if self.bw is None:
+            _oom_first(proc.pid)  # the observer, before it starts the program: everything inherits it
         if self.bw is not None:
             os.close(info_w)
             os.close(block_r)
@@ -322,6 +327,9 @@ class _Run:
                 if init is not None:
                     self._hold_init(proc, init)  # before the program can start
                     bwrap.set_last_pid(init, pidns.LAST_BEFORE_MAIN)
+                    _oom_first(init)
+                    if self.cgroups is not None:  # init forks the program: it starts in the run's cgroups
+                        self.in_cgroup = self.cgroups.add(init)
                 with contextlib.suppress(OSError):
                     os.write(block_w, b"1")
             finally:
@@ -379,7 +387,7 @@ class _Run:
         assert observer is not None
         # strace's FIFO is read on every wake-up (output, exit, timer), not on each of its lines:
         # a wake-up per line cost the grader more CPU than the whole run's recording
-        in_cgroup = False
+        in_cgroup = self.in_cgroup
         deadline = t0 + limits.wall_time
         progress = self.progress = Progress(limits, t0, self.clock) if limits.extensible else None
         interval = 0.005
@@ -575,6 +583,7 @@ class _Run:
             stdout=Capture(out.text(), out.total, out.truncated), stderr=Capture(err.text(), err.total, err.truncated),
             files=files, files_not_listed=extra,
             cgroup_hit_max=self.cgroups.hit_max() if self.cgroups is not None else False, limits=self.limits,
+            cgroup_oom_kills=self.cgroups.oom_kills() if self.cgroups is not None else 0,
             seed=self.seed, start_method_requested=self.start_method, sandbox=self._describe(facts),
             stopped=self.stopped, wall_extended=self.progress is not None and self.progress.extended is not None,
             wall_note=(self.progress.note if timed_out else self.progress.passed()) if self.progress else None,
@@ -596,6 +605,10 @@ class _Run:
             "cgroup": ", ".join(str(d) for d in self.cgroups.dirs) if self.cgroups is not None else "none",
             "observer": "strace" + ("" if facts.complete else " (incomplete: " + "; ".join(facts.gaps)[:300] + ")"),
             "subreaper": "yes" if isolation.make_subreaper() else "no",
+            "memory_total": (f"{(self.limits.memory_total or 0) >> 20} MiB for all its processes together (a cgroup)"
+                             if self.cgroups is not None and self.cgroups.memory_limited
+                             else f"not bounded as a whole ({self.limits.memory >> 20} MiB per process)"),
+            "oom_score_adj": "1000 (the kernel's out-of-memory killer ends the run's processes first)",
             "run_folder": (f"a tmpfs of its own ({run_folder_size(self.limits) >> 20} MiB, "
                            f"{workdir.RUN_FOLDER_INODES} files)" if self.run_folder_mounted
                            else "a folder under the temporary folder"),
@@ -774,3 +787,11 @@ def _lease_rundir() -> tuple[Path, int]:
             continue
         return rundir, fd
     raise SandboxError(f"no free run directory under {base}")
+
+
+def _oom_first(pid: int) -> None:
+    """Make the run's processes the first the kernel's OOM killer ends, machine-wide: every process
+    the program starts inherits it, and a process without privileges cannot lower it again. So a
+    program that takes all the memory ends itself, not the TA's editor or the grader."""
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/oom_score_adj", "w") as f:
+        f.write("1000")

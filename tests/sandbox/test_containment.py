@@ -6,9 +6,15 @@ import os
 
 import pytest
 
-from grader.sandbox import Limits
+from grader.answers import Answer
+from grader.checks import CheckContext
+from grader.checks.behaviour import runs
+from grader.checks.params import RunsParams
+from grader.rubric import load_rubric
+from grader.sandbox import Limits, cgroups
 from grader.sandbox.limits import MIB
 from grader.sandbox.runner import Options
+from tests.conftest import RUBRIC
 from tests.sandbox.helpers import sandboxed, stdout_of
 
 pytestmark = pytest.mark.slow
@@ -195,3 +201,67 @@ if __name__ == "__main__":
     assert len(workers) == 3 and all(p.survived for p in workers)
     sleeper = [p for p in trace.processes if p.kind == "subprocess"]
     assert len(sleeper) == 1 and sleeper[0].command[0] == "sleep" and sleeper[0].survived
+
+
+MEMORY_HOG = '''import multiprocessing, time
+def eat(i):
+    blocks = []
+    for _ in range(40):
+        blocks.append(bytearray(16 << 20))  # touched: 640 MiB per process in the end
+        time.sleep(0.002)
+    print("ate", i, flush=True)
+if __name__ == "__main__":
+    ps = [multiprocessing.Process(target=eat, args=(i,)) for i in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    print("done")
+'''
+
+
+def _memory_cgroups() -> bool:
+    if os.geteuid() != 0:
+        return False
+    probe = cgroups.RunCgroups(f"probe-{os.getpid()}", 8, memory=64 * MIB, pids=False)
+    ok = probe.memory_limited
+    probe.remove()
+    return ok
+
+
+@pytest.mark.skipif(not _memory_cgroups(), reason="needs root and a cgroup hierarchy with the memory controller")
+def test_the_memory_of_all_processes_together_is_bounded() -> None:
+    """Each process stays under its own limit (RLIMIT_DATA); together they would take 2.5 GiB."""
+    trace = sandboxed(MEMORY_HOG, limits=Limits(wall_time=20, memory=1024 * MIB, memory_total=256 * MIB),
+                      within=20.0)
+    assert trace.sandbox["memory_total"].startswith("256 MiB for all its processes together")
+    assert "memory" in trace.limits_hit
+    killed = [p for p in trace.children() if p.limit == "memory"]
+    assert killed and all(p.signal == "SIGKILL" for p in killed)
+    assert not any(stdout_of(trace, p) for p in trace.children())  # no process got its 640 MiB
+    v = runs(CheckContext(load_rubric(RUBRIC).question("Q6"), Answer("Q6", []), MEMORY_HOG, {"default": trace}),
+             RunsParams())
+    assert "exceeded their memory limit" in v.message
+
+
+OOM_SCORE = '''import multiprocessing
+def show():
+    print("child", open("/proc/self/oom_score_adj").read().strip(), flush=True)
+if __name__ == "__main__":
+    print("main", open("/proc/self/oom_score_adj").read().strip(), flush=True)
+    p = multiprocessing.Process(target=show)
+    p.start()
+    p.join()
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:  # below 0 needs a privilege the program lacks
+            f.write("-1000")
+    except OSError:
+        print("kept")
+'''
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_runs_processes_are_the_out_of_memory_killers_first_choice(mode: str) -> None:
+    trace = sandboxed(OOM_SCORE, options=MODES[mode], within=10.0)
+    # a program may lower it to 0, as the TA's own processes have, but not below
+    assert trace.stdout.text.split() == ["main", "1000", "child", "1000", "kept"]
