@@ -52,7 +52,7 @@ def every_file(folder: Path, name: str, files: Sequence[Path], main: Path, alone
     why = (f"{main_rel} alone leaves {', '.join(missing)} unanswered" if alone is not None
            else f"{main_rel} cannot be read")
     taken = ", ".join(f"{p} ({', '.join(by_file[p])})" for p in used) or "none"
-    summary = (f"a folder of {len(merged.files)} files whose names give no question, and {why}: every file was "
+    summary = (f"a folder of {len(files)} files whose names give no question, and {why}: every file was "
                f"read and located on its own; answers taken from {taken}")
     if nothing:
         summary += f"; nothing placed from {', '.join(nothing)} (not graded)"

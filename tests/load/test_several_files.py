@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.answers import Answer, Method
+from grader.errors import SubmissionError
 from grader.load import load
 from grader.locate import locate
 from grader.program import build_program
@@ -177,3 +178,18 @@ def test_grader_grade_takes_each_answer_from_its_file(tmp_path: Path) -> None:
     pages = list((tmp_path / "out").rglob("sam*.html"))
     assert pages and all("Graded files:</strong> <code>pool.py</code>, <code>process.py</code>" in p.read_text()
                          for p in pages)
+
+
+def test_a_main_file_that_cannot_be_read_leaves_the_others_to_be_read(tmp_path: Path) -> None:
+    """The notebook (the main file) is broken: without the rubric the folder is its error, as before;
+    with it, the script beside it is read and answers Q5, and the notebook is named as not graded."""
+    d = tmp_path / "gus"
+    d.mkdir()
+    (d / "hw.ipynb").write_text("{broken")
+    (d / "answers.py").write_text("# Q5\n" + POOL)
+    with pytest.raises(SubmissionError, match="invalid notebook JSON"):
+        load(d)
+    sub, answers = located(d)
+    assert sub.chosen is not None and sub.chosen.not_graded == ("hw.ipynb",) and sub.chosen.files == ("answers.py",)
+    assert sub.notes[0].startswith("a folder of 2 files whose names give no question, and hw.ipynb cannot be read")
+    assert files_of(sub, answers["Q5"]) == ["answers.py"] and answers["Q5"].method is Method.MARKER
