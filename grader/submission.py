@@ -93,7 +93,8 @@ class Cell:
 class FolderChoice:
     """Which file of a student's folder was graded, and the files it also holds that were not
     (paths relative to the folder). A folder of per-question files has every one of them graded:
-    `graded` is None and `files` lists them."""
+    `graded` is None and `files` lists them; a folder of several files graded together lists the
+    files answers came from (`not_graded`: the unreadable ones and those that gave nothing)."""
 
     graded: str | None
     not_graded: tuple[str, ...] = ()
