@@ -397,7 +397,7 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
         rubric = resolve(rubric, runner=runner)
     name = name or path.rstrip("/").rsplit("/", 1)[-1]
     try:
-        submission = load(path, encoding=encoding)
+        submission = load(path, encoding=encoding, questions=questions_from_rubric(rubric))
     except SubmissionError as exc:
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)

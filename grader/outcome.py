@@ -265,7 +265,8 @@ class SubmissionOutcome:
     # Records written before these fields existed read back as None and ().
     graded_file: str | None = None
     not_graded: tuple[str, ...] = ()
-    # A folder of per-question files (q1.py ... q6.py): every file graded, in the order read.
+    # A folder of per-question files (q1.py ... q6.py): every file graded, in the order read. A folder
+    # of several files whose names give no question, graded together: the files answers came from.
     graded_files: tuple[str, ...] = ()
 
     @property

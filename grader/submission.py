@@ -93,7 +93,8 @@ class Cell:
 class FolderChoice:
     """Which file of a student's folder was graded, and the files it also holds that were not
     (paths relative to the folder). A folder of per-question files has every one of them graded:
-    `graded` is None and `files` lists them."""
+    `graded` is None and `files` lists them; a folder of several files graded together lists the
+    files answers came from (`not_graded`: the unreadable ones and those that gave nothing)."""
 
     graded: str | None
     not_graded: tuple[str, ...] = ()
@@ -102,14 +103,17 @@ class FolderChoice:
 
 @dataclass(frozen=True)
 class FolderFile:
-    """One file of a submission read from a student's folder of per-question files: its cells are
-    `cells[first:first + count]` of the submission."""
+    """One file of a submission read from a student's folder (of per-question files, or of several
+    files whose names give no question): its cells are `cells[first:first + count]` of the submission."""
 
     path: str  # relative to the folder
     format: Format  # how this file was read
     first: int
     count: int
     number: int | None  # the question number its name gives ('q3.py', 'Question_3.ipynb'); None: it names none
+    # In a folder whose names give no question: the file a one-file choice grades (its answers count as
+    # they would alone; another file's need a label or code that does what the question asks).
+    main: bool = False
 
     def holds(self, index: int) -> bool:
         return self.first <= index < self.first + self.count

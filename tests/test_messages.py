@@ -239,6 +239,6 @@ def test_a_folder_of_per_question_files_is_graded_as_one_submission(tmp_path: Pa
     assert not q["Q2"]["answered"] and not q["Q6"]["answered"]
     pages = list((tmp_path / "out").rglob("erin*.html"))
     assert pages and all("answer taken from q3.py" in p.read_text() for p in pages)
-    assert all("Graded files (one per question):" in p.read_text() for p in pages)
+    assert all("Graded files:" in p.read_text() for p in pages)
     checked = grader(tmp_path, "check", str(folder), "--rubric", str(short_rubric(tmp_path)))
-    assert "graded files (one per question): q1.py, q3.py, q5.py" in checked.stdout
+    assert "graded files: q1.py, q3.py, q5.py" in checked.stdout

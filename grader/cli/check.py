@@ -271,7 +271,7 @@ def lines_for(student: SubmissionOutcome, report: Path) -> list[tuple[str, str]]
         out.append(("dim", safe(f"graded file: {student.graded_file}{others}")))
     elif student.graded_files:
         others = f"; not graded: {', '.join(student.not_graded)}" if student.not_graded else ""
-        out.append(("dim", safe(f"graded files (one per question): {', '.join(student.graded_files)}{others}")))
+        out.append(("dim", safe(f"graded files: {', '.join(student.graded_files)}{others}")))
     if student.error is not None:
         out.append(("red", f"could not be graded: {safe(student.error)}"))
     for q in student.questions:

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"not read (data or media, not submissions): {', '.join(found.skipped)}", file=sys.stderr)
     for path in found.submissions:
         try:
-            sub = load(path, encoding=args.encoding)
+            sub = load(path, encoding=args.encoding, questions=questions)
         except SubmissionError as exc:
             failed += 1
             print(f"grader: {exc}", file=sys.stderr)
@@ -90,10 +90,14 @@ def render(sub: Submission, answers: list[Answer], *, show_cells: bool = False) 
             out.extend(f"      | {ln}" for ln in _preview(c.source))
             if c.output.strip():
                 out.extend(f"      > {ln}" for ln in _preview(c.output))
+    def places(loc: dict[str, Any]) -> str:
+        return ", ".join(f"cell {c}" for c in loc.get("cells", [])) or ", ".join(
+            f"lines {r[0]}-{r[1]}" if r[0] != r[1] else f"line {r[0]}" for r in loc.get("lines", []))
+
     for a in answers:
         loc = a.location(sub)
-        where = ", ".join(f"cell {c}" for c in loc.get("cells", [])) or ", ".join(
-            f"lines {r[0]}-{r[1]}" if r[0] != r[1] else f"line {r[0]}" for r in loc.get("lines", []))
+        # A folder's answer: each file it uses ("pool.py lines 1-9").
+        where = "; ".join(f"{f['file']} {places(f)}" for f in loc["files"]) if "files" in loc else places(loc)
         status = where if a.answered else "UNANSWERED"
         out.append(f"  {a.question}: {status}")
         out.append(f"      why: {a.reason}")

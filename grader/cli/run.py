@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyError:
         raise GraderError(f"no question {args.question!r} in {rubric.id} "
                           f"(questions: {', '.join(q.id for q in rubric.questions)})") from None
-    sub = load(args.path)
+    sub = load(args.path, questions=questions_from_rubric(rubric))
     answer = next(a for a in locate(sub, questions_from_rubric(rubric)) if a.question == question.id)
     n_code = len(answer.code_parts())
     if not n_code:

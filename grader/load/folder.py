@@ -57,7 +57,22 @@ def read_folder(folder: Path, name: str, files: Sequence[Path],
         n = question_number(p)
         return (0, n, str(p)) if n is not None else (1, 0, str(p))
 
-    ordered = sorted(files, key=order)
+    sub = read_files(folder, name, sorted(files, key=order), read, max_bytes, by_name=True)
+    named = [f"{f.path} (question {f.number})" for f in sub.files if f.number is not None]
+    unnamed = [f.path for f in sub.files if f.number is None]
+    summary = f"a folder of per-question files: {', '.join(named)}"
+    if unnamed:
+        summary += f"; placed by their content, as their names give no question: {', '.join(unnamed)}"
+    sub.notes.insert(0, summary)
+    return sub
+
+
+def read_files(folder: Path, name: str, ordered: Sequence[Path], read: Callable[[Path, str], Submission],
+               max_bytes: int, *, by_name: bool, main: Path | None = None) -> Submission:
+    """One submission of a folder's files, in the order given, at most MAX_FILES of them and at most
+    `max_bytes` together; each file's cells keep their file. `by_name`: a file's name may give its
+    question (otherwise none does, and every file is placed by its content); `main`: the file a one-file
+    choice would grade."""
     kept, dropped = ordered[:MAX_FILES], ordered[MAX_FILES:]
     cells: list[Cell] = []
     parts: list[FolderFile] = []
@@ -88,19 +103,14 @@ def read_folder(folder: Path, name: str, files: Sequence[Path],
         first = len(cells)
         for c in sub.cells:
             cells.append(replace(c, index=len(cells), origin=replace(c.origin, file=rel), notes=list(c.notes)))
-        number = question_number(p)
-        parts.append(FolderFile(rel, sub.format, first, len(sub.cells), number))
+        number = question_number(p) if by_name else None
+        parts.append(FolderFile(rel, sub.format, first, len(sub.cells), number, p == main))
         for n in sub.notes:
             said.setdefault(n, []).append(rel)
     notes.extend(f"{', '.join(files)}: {note}" for note, files in said.items())
     if not parts:
-        raise SubmissionError(str(folder), "no file of this folder of per-question files could be read")
-    named = [f"{f.path} (question {f.number})" for f in parts if f.number is not None]
-    unnamed = [f.path for f in parts if f.number is None]
-    summary = f"a folder of per-question files: {', '.join(named)}"
-    if unnamed:
-        summary += f"; placed by their content, as their names give no question: {', '.join(unnamed)}"
-    notes.insert(0, summary)
+        what = "folder of per-question files" if by_name else "folder"
+        raise SubmissionError(str(folder), f"no file of this {what} could be read")
     choice = FolderChoice(None, tuple(not_graded), tuple(f.path for f in parts))
     return Submission(path=str(folder), name=name, format=Format.FOLDER, cells=cells, notes=notes,
                       chosen=choice, files=parts)

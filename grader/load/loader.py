@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from grader.load.folder import per_question_files, read_folder
 from grader.load.markdown import is_markdown, read_markdown
 from grader.load.notebook import read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
+from grader.load.several import every_file
 from grader.load.text_export import is_text_export, read_plain_text, read_text_export
+from grader.locate.pieces import QuestionRef
 from grader.pysource import code_line_score, compiles, looks_like_code
 from grader.submission import FolderChoice, Submission
 
@@ -80,8 +83,13 @@ def _is_answer_sheet(lines: list[str]) -> bool:
     return len(prose) >= 3
 
 
-def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str | None = None) -> Submission:
-    """Read one submission (a file, or a folder holding one student's files)."""
+def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str | None = None,
+         questions: Sequence[QuestionRef] | None = None) -> Submission:
+    """Read one submission (a file, or a folder holding one student's files).
+
+    `questions` (the rubric's, as the locator sees them): in a folder of several files whose names
+    give no question, every file is read when the main one leaves a question unanswered
+    (grader.load.several). Without them such a folder is its main file, as `choose_file` picks it."""
     p = Path(path)
     shown = str(path)
     if not p.exists():
@@ -91,11 +99,19 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
         files = [f for f in _candidates(p) if _nonempty(f)]
         if per_question_files(files):
             return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding), MAX_BYTES)
-        p, notes, choice = choose_file(p)
-        submission = _read_file(p, name, encoding)
-        submission.notes[:0] = notes
-        submission.chosen = choice
-        return submission
+        main, notes, choice = choose_file(p)
+        alone: Submission | None = None
+        try:
+            alone = _read_file(main, name, encoding)
+            alone.notes[:0] = notes
+            alone.chosen = choice
+        except SubmissionError:
+            if questions is None or len(files) < 2:
+                raise
+        if questions is None or len(files) < 2:
+            assert alone is not None
+            return alone
+        return every_file(p, name, files, main, alone, lambda f, n: _read_file(f, n, encoding), MAX_BYTES, questions)
     return _read_file(p, name, encoding)
 
 

@@ -38,6 +38,7 @@ class _Placement:
     question: str
     method: Method
     reason: str
+    rank: int = 0  # an answer's parts go lowest rank first (the best-placed file's before further attempts)
 
 
 @dataclass
@@ -55,7 +56,11 @@ def _describe_piece(sub: Submission, piece: Piece) -> str:
 
 def content_score(piece: Piece, q: QuestionRef) -> float:
     """How much this code looks like an answer to q: its patterns (strong), shared words (weak)."""
-    code = piece.code_text()
+    return code_fit(piece.code_text(), q)
+
+
+def code_fit(code: str, q: QuestionRef) -> float:
+    """`content_score` of a piece of code given as text."""
     if not code:
         return 0.0
     score = 0.0
@@ -156,8 +161,10 @@ def _ordinal(n: int) -> str:
 
 def assign(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
            overrides: Mapping[str, Sequence[int]] | None = None) -> list[Answer]:
-    if sub.files:
+    if any(f.number is not None for f in sub.files):
         placement, label_text = _place_by_file(sub, pieces, questions)
+    elif sub.files:
+        placement, label_text = _place_by_best_file(sub, pieces, questions)
     else:
         placement, label_text = _place(sub, pieces, questions)
 
@@ -222,6 +229,105 @@ def _place_by_file(sub: Submission, pieces: list[Piece],
         for qid, text in texts.items():
             label_text.setdefault(qid, text)
     return placement, label_text
+
+
+_EVIDENCE = {Method.MARKER: 3, Method.QUESTION_TEXT: 3, Method.CONTENT: 2, Method.POSITION: 1}
+_EVIDENCE_WORDS = {3: "a label", 2: "what its code does", 1: "its position"}
+
+
+def _evidence(pieces: list[Piece], placed: Mapping[int, _Placement], mine: Sequence[int], q: QuestionRef) -> int:
+    """How surely a file's pieces answer q: a label (or the question's text), what the code does
+    (moved there by its content, or placed by position with code that fits q), or only its position."""
+    best = max(_EVIDENCE.get(placed[i].method, 0) for i in mine)
+    if best < 2 and any(content_score(pieces[i], q) >= 1.0 for i in mine):
+        best = 2
+    return best
+
+
+def _place_by_best_file(sub: Submission, pieces: list[Piece],
+                        questions: Sequence[QuestionRef]) -> tuple[dict[int, _Placement], dict[str, str]]:
+    """A student's folder of several files whose names give no question (`process.py`, `pool.py`,
+    `notes.md`; `Untitled.ipynb` and `Untitled1.ipynb`): each file is located as a one-file submission
+    would be, and each question's answer is taken from the file where it is placed most surely: by a
+    label over by what its code does over by position, then by how well it fits the question, then
+    the earlier file (the main file, the one a one-file choice grades, comes first). A file other
+    than the main one answers a question only by a label or by code that does what it asks: a scratch
+    file's `1 + 1` placed by position is no answer. For a code question labelled in the chosen file,
+    what a label places in another file is a further attempt after it (the best counts).
+
+    What a file placed in a question another file answers more surely is free again: while questions
+    are left unanswered, each file's free pieces are located again among those questions alone (the
+    Pool code that `pool.py` alone put in Q3, when `process.py` is Q3's answer, goes to Q5)."""
+    placement: dict[int, _Placement] = {}
+    label_text: dict[str, str] = {}
+    open_qs = list(questions)
+    while open_qs:
+        ids = {q.id for q in open_qs}
+        found: list[dict[int, _Placement]] = []
+        for f in sub.files:
+            idx = [i for i, p in enumerate(pieces) if f.holds(p.cell) and i not in placement]
+            if not idx:
+                found.append({})
+                continue
+            # A label for a question already answered only closes what came before it here.
+            hidden = {k for k, i in enumerate(idx) if (label := pieces[i].label) is not None
+                      and label.question is not None and label.question not in ids}
+            local = [_unlabelled(pieces[i]) if k in hidden else pieces[i] for k, i in enumerate(idx)]
+            placed, texts = _place(sub, local, open_qs)
+            for k, i in enumerate(idx):
+                if k not in hidden:
+                    pieces[i] = local[k]  # maybe reclassified: its question's words inside its answer
+            for qid, text in texts.items():
+                label_text.setdefault(qid, text)
+            found.append({idx[k]: pl for k, pl in placed.items()})
+        first = len(open_qs) == len(questions)
+        answered = [q for q in open_qs if _take_best(sub, pieces, q, found, placement, first)]
+        if not answered:
+            break
+        open_qs = [q for q in open_qs if q not in answered]
+    return placement, label_text
+
+
+def _unlabelled(piece: Piece) -> Piece:
+    return replace(piece, label=replace(piece.label, question=None)) if piece.label is not None else piece
+
+
+def _take_best(sub: Submission, pieces: list[Piece], q: QuestionRef, found: Sequence[Mapping[int, _Placement]],
+               placement: dict[int, _Placement], first: bool) -> bool:
+    """Place q's answer from the file that places it most surely (see `_place_by_best_file`); False
+    when no file answers it. Only the main file's first placements count by position alone: they are
+    what it would be graded as alone (pieces left over are placed again only by a label or their code)."""
+    # (evidence, fit, -file order, file, its pieces for q, its placements); -file order is unique
+    scored: list[tuple[int, float, int, str, list[int], Mapping[int, _Placement]]] = []
+    for order, placed in enumerate(found):
+        mine = sorted(i for i, pl in placed.items() if pl.question == q.id)
+        if mine:
+            evidence = _evidence(pieces, placed, mine, q)
+            if evidence < 2 and not (first and sub.files[order].main):
+                continue
+            scored.append((evidence, round(_fit(pieces, mine, q), 3), -order, sub.files[order].path, mine, placed))
+    if not scored:
+        return False
+    scored.sort(key=lambda s: s[:3], reverse=True)
+    evidence, _, _, path, mine, placed = scored[0]
+    further = [s for s in scored[1:] if q.kind == "code" and evidence >= 3 and s[0] >= 3]
+    weaker = [s[3] for s in scored[1:] if s not in further]
+    why = f"answer taken from {path}, placed there by {_EVIDENCE_WORDS.get(evidence, 'its position')}"
+    if weaker:
+        why += f" (also placed, less surely or in a later file, in {', '.join(weaker)})"
+    if further:
+        why += f" (further attempts from {', '.join(s[3] for s in further)}; the best counts)"
+    why += "; no file's name gives a question, so each file was located on its own"
+    lead = min(mine, key=lambda i: (placed[i].method is not Method.CONTENT, i))  # the answer's first part
+    for i in mine:
+        placement[i] = _Placement(q.id, placed[i].method, f"{why}; {placed[i].reason}" if i == lead
+                                  else placed[i].reason)
+    # A code question labelled in several files: each labelled answer is an attempt (the best counts).
+    for rank, (_, _, _, other, theirs, their) in enumerate(further, start=1):
+        for i in theirs:
+            placement[i] = _Placement(q.id, their[i].method,
+                                      f"a further attempt from {other}, after {path}'s; {their[i].reason}", rank)
+    return True
 
 
 def _place(sub: Submission, pieces: list[Piece],
@@ -430,9 +536,9 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
     answers: list[Answer] = []
     split_cells = {p.cell for p in pieces if p.first > 0}
     for q in questions:
-        idx = sorted(i for i, pl in placement.items() if pl.question == q.id)
-        moved_first = [i for i in idx if placement[i].method is Method.CONTENT]
-        idx = moved_first + [i for i in idx if i not in moved_first]
+        # Code moved here by its content first, then the rest in file order (a further file's after).
+        idx = sorted((i for i, pl in placement.items() if pl.question == q.id),
+                     key=lambda i: (placement[i].rank, placement[i].method is not Method.CONTENT, i))
         parts: list[AnswerPart] = []
         for i in idx:
             p = pieces[i]

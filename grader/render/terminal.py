@@ -259,7 +259,8 @@ def _row(book: Gradebook, s: SubmissionOutcome) -> tuple[list[Text], list[Text]]
         notes.append(Text(f"{ident}: graded {printable(s.graded_file)}; not graded: {others}"))
     elif s.not_graded and s.graded_files:
         others = printable(shorten(", ".join(s.not_graded), NOTE_LIMIT))
-        notes.append(Text(f"{ident}: one file per question; not graded: {others}"))
+        notes.append(Text(f"{ident}: graded {printable(shorten(', '.join(s.graded_files), NOTE_LIMIT))}; "
+                          f"not graded: {others}"))
     return [*cells, Text(number(s.score), style="bold")], notes
 
 
