@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from grader.checks.verdict import Status, Verdict, json_safe
@@ -200,25 +201,29 @@ class QuestionOutcome:
     override: Override | None = None
     hidden_points: float = 0.0  # earned by hidden checks left out of `checks` (the student view)
 
-    def _score(self) -> QuestionScore:
+    # Computed once per outcome (it is frozen; `replace` makes a new one): the pages, the class outputs and the
+    # terminal table read each question's score and review flag many times (4,700 recomputations, each
+    # rebuilding every check's Verdict, for bench/vs_nbgrader.py's ten notebooks).
+    @cached_property
+    def _scored(self) -> QuestionScore:
         # The one place scores are computed: the scoring module, from the verdicts and the override.
         return QuestionScore(self.id, self.max_score, tuple(c.verdict() for c in self.checks), self.answered,
                              frozenset(c.id for c in self.checks if c.hidden), self.override)
 
-    @property
+    @cached_property
     def graded_score(self) -> float:
         """What the checks earned, hidden ones included."""
-        return round(self._score().graded_score + self.hidden_points, 2)
+        return round(self._scored.graded_score + self.hidden_points, 2)
 
-    @property
+    @cached_property
     def score(self) -> float:
-        scored = self._score()
+        scored = self._scored
         return scored.score if scored.override is not None and scored.override.score is not None \
             else self.graded_score
 
-    @property
+    @cached_property
     def needs_review(self) -> bool:
-        return self._score().needs_review
+        return self._scored.needs_review
 
     @property
     def graded_attempt(self) -> AttemptOutcome | None:

@@ -70,6 +70,27 @@ def test_an_override_rescores_without_running_and_settles_the_review(outcome: Su
     assert back.score == outcome.score and back.needs_review
 
 
+def test_a_questions_score_is_computed_once_and_a_replaced_one_afresh(outcome: SubmissionOutcome,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages, class outputs and the terminal table read each score many times: the verdicts are rebuilt
+    once per question outcome, and an outcome made with `replace` (an override) is scored again."""
+    rebuilt: list[str] = []
+    verdict = CheckOutcome.verdict
+
+    def counted(self: CheckOutcome) -> Verdict:
+        rebuilt.append(self.id)
+        return verdict(self)
+
+    monkeypatch.setattr(CheckOutcome, "verdict", counted)
+    q6 = outcome.question("Q6")
+    assert q6 is not None
+    for _ in range(3):
+        assert (q6.score, q6.graded_score, q6.needs_review) == (6, 6, False)
+    assert sorted(rebuilt) == ["four_processes", "secret_probe"]
+    overridden = replace(q6, override=Override(score=2.5, comment="partial"))
+    assert overridden.score == 2.5 and overridden.graded_score == 6 and q6.score == 6
+
+
 def test_the_student_view_has_no_trace_of_a_hidden_check(outcome: SubmissionOutcome) -> None:
     student = outcome.student_view()
     text = json.dumps(student.to_json())

@@ -123,3 +123,65 @@ def test_a_run_that_may_not_be_needed_goes_after_every_run_that_is() -> None:
     needed.join(5)
     speculative.join(5)
     assert order == ["needed", "speculative"] and slots.active == 3
+
+
+def test_one_waiting_run_looks_at_the_cores_while_the_others_sleep() -> None:
+    """Twenty runs waiting on a busy machine: about one look at the cores per POLL in all (each of
+    them looking every POLL cost the grader a quarter of its own CPU); Ctrl-C still ends every wait."""
+    from grader.runslots import POLL
+
+    looks = 0
+
+    def busy() -> int:
+        nonlocal looks
+        looks += 1
+        return 0
+
+    slots = RunSlots(1, free=busy)
+    assert slots.acquire()
+    cancelled: list[bool] = []
+
+    def want() -> None:
+        try:
+            slots.acquire()
+        except cancel.Cancelled:
+            cancelled.append(True)
+
+    threads = [threading.Thread(target=want, daemon=True) for _ in range(20)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    assert looks <= 0.5 / POLL + 5  # was 20 looks per POLL
+    cancel.cancel_all()
+    try:
+        for t in threads:
+            t.join(2)
+    finally:
+        cancel.reset()
+    assert not any(t.is_alive() for t in threads) and len(cancelled) == 20 and slots.active == 1
+
+
+def test_a_released_slot_goes_to_a_sleeping_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runs that do not look at the cores sleep, and each release wakes one of them: ten runs
+    go one after another without waiting for a look at the cores (made long here, 5 s)."""
+    import grader.runslots
+
+    monkeypatch.setattr(grader.runslots, "POLL", 5.0)
+    slots = RunSlots(1, free=lambda: 0)
+    assert slots.acquire()
+    got: list[float] = []
+
+    def want() -> None:
+        slots.acquire()
+        got.append(time.monotonic())
+        slots.release()
+
+    threads = [threading.Thread(target=want, daemon=True) for _ in range(10)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    released = time.monotonic()
+    slots.release()
+    for t in threads:
+        t.join(10)
+    assert len(got) == 10 and max(got) - released < 2.0 and slots.active == 0

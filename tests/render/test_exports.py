@@ -266,6 +266,24 @@ def test_junit_reads_back_with_the_right_counts(tmp_path: Path) -> None:
     assert isinstance(not_graded.result[0], Error) and "could not be graded" in not_graded.result[0].message
 
 
+def test_junit_counts_each_suite_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A suite's counts are made once, not again at each of its cases (junitparser's add_testcase
+    recounts the whole suite: quadratic in the checks of a submission); the counts stay right."""
+    from junitparser import TestSuite
+
+    counted = 0
+    count = TestSuite.update_statistics
+
+    def once(self: TestSuite) -> None:
+        nonlocal counted
+        counted += 1
+        count(self)
+
+    monkeypatch.setattr(TestSuite, "update_statistics", once)
+    made = junit.suite(graded())
+    assert counted == 1 and (made.tests, made.failures, made.errors, made.skipped) == (7, 4, 1, 1)
+
+
 def test_junit_survives_every_control_character() -> None:
     from junitparser import JUnitXml
 
