@@ -116,6 +116,18 @@ def pids_of_uid(uid: int) -> list[int]:
     return out
 
 
+def tracer(pid: int) -> int | None:
+    """The pid of the process that ptraces `pid` (0: none), from /proc; None if it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"TracerPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def signal_exact(pid: int, sig: int, accept: Callable[[Stat], bool]) -> bool:
     """Send `sig` to process `pid` only if /proc shows a process there that `accept` takes, and
     only to that process, whatever happens to the pid meanwhile: a pidfd taken first names one

@@ -489,7 +489,7 @@ class _Run:
         if self.init_pidfd >= 0:
             self._end_namespace(main)
             return set()
-        self._kill_observed(main, watch)
+        self._kill_observed(main)
         self.observer_ended = main.done  # strace ended by itself: its record is whole
         alive_main = not main.done
         if alive_main:
@@ -542,7 +542,7 @@ class _Run:
             if observer.bytes == before or observer.closed:
                 return
 
-    def _kill_observed(self, main: _Main, watch: Watch, timeout: float = 0.5) -> None:
+    def _kill_observed(self, main: _Main, timeout: float = 0.5) -> None:
         """Without namespaces: kill the program's processes the observer knows to be alive, and let
         strace see them die and end by itself (so its record is complete), before anything else is
         killed."""
@@ -553,8 +553,9 @@ class _Run:
         while not main.done and time.monotonic() < deadline:
             observer.drain()
             live = [p.pid for p in observer.record.tasks.values() if p.end is None and p.first is not None]
-            for pid in live:  # its exit may be in the FIFO still unread, and the pid reused since
-                proctable.signal_exact(pid, signal.SIGKILL, watch.ours)
+            for pid in live:  # its exit may be in the FIFO still unread, and the pid reused since:
+                # the process there must be one our strace traces (main.pid), which makes it the run's
+                proctable.signal_exact(pid, signal.SIGKILL, lambda st: proctable.tracer(st.pid) == main.pid)
             main.reap()
             time.sleep(0.002)
         observer.drain()

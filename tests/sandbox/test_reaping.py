@@ -151,3 +151,34 @@ def test_signal_exact_kills_the_process_it_accepts() -> None:
     assert proctable.signal_exact(sleeper.pid, signal.SIGKILL, lambda st: st.pid == sleeper.pid)
     assert sleeper.wait(5) == -signal.SIGKILL
     assert not proctable.signal_exact(sleeper.pid, signal.SIGKILL, lambda st: True)  # reaped: nothing there
+
+
+def test_without_namespaces_the_observers_processes_are_known_by_their_tracer() -> None:
+    """What strace says is alive is killed only if the process at that pid is traced by this
+    run's strace: a pid freed and reused meanwhile names a process strace does not trace."""
+    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    observer = subprocess.Popen(["strace", "-f", "-o", "/dev/null", *sleeper])
+    try:
+        deadline = time.monotonic() + 10
+        traced = []
+        while not traced and time.monotonic() < deadline:
+            traced = _children_of(observer.pid)
+            time.sleep(0.02)
+        assert traced and proctable.tracer(traced[0]) == observer.pid
+        assert proctable.tracer(os.getpid()) == 0
+        bystander = subprocess.Popen(sleeper)
+        assert not proctable.signal_exact(bystander.pid, signal.SIGKILL,
+                                          lambda st: proctable.tracer(st.pid) == observer.pid)
+        assert bystander.poll() is None
+        bystander.kill()
+        bystander.wait()
+        assert proctable.signal_exact(traced[0], signal.SIGKILL, lambda st: proctable.tracer(st.pid) == observer.pid)
+        observer.wait(10)
+    finally:
+        if observer.poll() is None:
+            observer.kill()
+            observer.wait()
+
+
+def _children_of(parent: int) -> list[int]:
+    return [st.pid for st in proctable.scan().values() if st.ppid == parent]
