@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -150,7 +149,10 @@ def stdout_of(trace: Trace, p: Process) -> list[str]:
 
 
 def which_python(version: str) -> str | None:
-    candidates = [f"/root/.pyenv/versions/{v}/bin/python{version}" for v in os.listdir("/root/.pyenv/versions")
-                  if v.startswith(version + ".")] if Path("/root/.pyenv/versions").is_dir() else []
+    try:  # pyenv's interpreters, where this user may list them (not under root's 0700 home as another user)
+        candidates = [f"/root/.pyenv/versions/{v}/bin/python{version}" for v in os.listdir("/root/.pyenv/versions")
+                      if v.startswith(version + ".")]
+    except OSError:
+        candidates = []
     candidates.append(shutil.which(f"python{version}") or "")
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
