@@ -147,7 +147,7 @@ def runs(ctx: CheckContext, params: RunsParams) -> Verdict:
         evidence["crashed"] = [describe(p) | {"signal": p.signal} for p in crashed]
         p = crashed[0]
         how = f"was killed by {p.signal}" if p.signal else f"exited with status {p.exit_code}"
-        if p.limit == "memory" and "memory" in trace.limits_hit:
+        if p.limit == "memory" and p.signal == "SIGKILL":  # the OOM killer at the run's memory cgroup limit
             how = f"was killed by {p.signal} when the run's processes together exceeded their memory limit"
         said = said_by(trace, p.pid)
         return Verdict.failed(f"A child process {how}: it did not complete its work."

@@ -494,7 +494,7 @@ class KernelRecord:
             by_inner_tid.setdefault(inner.get(tgid, -1), tgid)
 
         clones: list[KClone] = []
-        unmatched_inner: dict[int, int] = {}  # id of a clone whose child is unknown -> the pid it returned
+        returned: dict[int, int] = {}  # index in `clones` of a fork in the run whose child is unknown -> its result
         for tgid, tid, t, res, thread in self.clones:
             # a clone by a task outside the namespace (bwrap making its init) returns a host pid,
             # which may equal the namespace pid of one of the program's processes
@@ -502,7 +502,7 @@ class KernelRecord:
             clones.append(KClone(tgid, t, child if not thread else None, thread))
             if child is None:
                 if tid not in self.outside:
-                    unmatched_inner[id(clones[-1])] = res
+                    returned[len(clones) - 1] = res
                 continue
             if thread:
                 self.tgid[child] = tgid
@@ -539,18 +539,18 @@ class KernelRecord:
         # matched below; with more, which is which is unknown, and the checks would count processes
         # wrongly: a gap (the run is made again), never a silent difference between two gradings.
         if not same_ns:
-            unmatched = [c for c in clones if c.pid in run and not c.thread and c.child is None]
+            unmatched = [i for i, c in enumerate(clones) if c.pid in run and not c.thread and c.child is None]
             unknown = [pid for pid, p in run.items() if pid != self.main and p.parent is None and p.inner is None]
-            if len(unmatched) == 1 and len(unknown) == 1 and id(unmatched[0]) in unmatched_inner:
+            if len(unmatched) == 1 and len(unknown) == 1 and unmatched[0] in returned:
                 # One of each: they are the same process. strace follows every child from its birth, so
                 # the child of a fork that returned shows in the record (its end at least); had it run
                 # getpid() or been read in /proc, the fork would be matched; so the one process with
                 # neither is that child. (A pool worker terminated before the kernel ever ran it.)
-                c, pid = unmatched[0], unknown[0]
-                kp = run[pid]
-                kp.parent, kp.created, kp.inner = c.pid, c.t, unmatched_inner[id(c)]
-                by_inner[unmatched_inner[id(c)]] = pid  # so that a wait4 that reaped it names it
-                clones[clones.index(c)] = KClone(c.pid, c.t, pid, c.thread)
+                i, pid = unmatched[0], unknown[0]
+                c, kp = clones[i], run[pid]
+                kp.parent, kp.created, kp.inner = c.pid, c.t, returned[i]
+                by_inner[returned[i]] = pid  # so that a wait4 that reaped it names it
+                clones[i] = KClone(c.pid, c.t, pid, c.thread)
                 unmatched, unknown = [], []
             if unmatched and unknown:
                 gaps.append(f"{len(unknown)} process(es) ended before they could be matched with the fork that made "

@@ -318,7 +318,7 @@ class _Run:
                        events_path=str(self.events_path), events_cap=self.limits.file_size)
         if self.bw is None:
             _oom_first(proc.pid)  # the observer, before it starts the program: everything inherits it
-        if self.bw is not None:
+        else:
             os.close(info_w)
             os.close(block_r)
             try:

@@ -17,6 +17,7 @@ seen as it happens. Otherwise the process table is polled (with back-off).
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -180,15 +181,16 @@ class Watch:
 
     # -- the end ------------------------------------------------------------------------------
 
-    def ours(self, st: proctable.Stat) -> bool:
+    def ours(self, st: proctable.Stat, cgroup_pids: set[int] | None = None) -> bool:
         """Is the process /proc shows at this pid the run's, and not a later one that reuses the pid
         (after an exit event was lost, or a process was reaped by its own parent)? Its start time
-        decides where it was seen before; else a cgroup or a uid of the run's own, exactly; else,
-        without either (an ordinary user without namespaces), its ancestry, as well as it can."""
+        decides where it was seen before; else the cgroup's members (`cgroup_pids`, read once by the
+        caller) or a uid of the run's own, exactly; else, without either (an ordinary user without
+        namespaces), its ancestry, as well as it can."""
         s = self.seen.get(st.pid)
         if s is not None and s.ident is not None:
             return st.start == s.ident
-        return self._belongs(st, self.cgroups.procs() if self.cgroups is not None else None)
+        return self._belongs(st, cgroup_pids)
 
     def reap(self) -> None:
         """Reap orphans of the run re-parented to the grader (it is their subreaper): only a child of
@@ -235,10 +237,13 @@ class Watch:
                 if pid not in self.seen:  # found by the look just made: what is there now is the run's
                     st = proctable.read_stat(pid)
                     self.seen[pid] = Seen(pid, sources={"proc"}, ident=st.start if st is not None else None)
+            members = None
             if self.cgroups is not None:
                 self.cgroups.kill()
+                members = self.cgroups.procs()
+            accept = functools.partial(self.ours, cgroup_pids=members)
             for pid in pids:
-                proctable.signal_exact(pid, signal.SIGKILL, self.ours)
+                proctable.signal_exact(pid, signal.SIGKILL, accept)
             killed |= pids
             self.reap()
             time.sleep(delay)

@@ -166,6 +166,16 @@ def test_a_child_that_crashed_fails_runs_even_without_a_recorded_exception() -> 
     assert runs(ctx(trace(terminated)), RunsParams()).status is Status.PASSED
 
 
+def test_a_child_ended_by_the_runs_memory_limit_is_named_so() -> None:
+    oom = child(201, 0.1, 0.2, exit_code=None, signal="SIGKILL", limit="memory")
+    v = runs(ctx(trace(oom, limits_hit=("memory",))), RunsParams())
+    assert "together exceeded their memory limit" in v.message
+    # its own limit (RLIMIT_DATA) gives a MemoryError and an exit status, not the OOM killer's SIGKILL
+    own = child(201, 0.1, 0.2, exit_code=1, limit="memory")
+    v = runs(ctx(trace(own, limits_hit=("memory",))), RunsParams())
+    assert "exited with status 1" in v.message and "together" not in v.message
+
+
 def test_a_child_that_died_before_its_target_does_not_count() -> None:
     t = trace(child(201, 0.1, 0.2, kind="spawn", exit_code=1))
     assert process_created(ctx(t), ProcessCreatedParams(n=1)).status is Status.FAILED
