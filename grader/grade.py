@@ -202,9 +202,11 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     observation is made again only once it is known to be needed). With `slots` (a batch), every run
     first waits for a slot; the other runs start beside the default run at once when a core is
     idle (grader.runslots: never on one of the batch's `jobs`), and any of them still waiting when
-    the default run ends gives up (whether it is needed is then known before it starts); after
-    SPECULATE_AFTER they wait for a slot like any needed run (a sleeping default run leaves a core
-    idle, which the gate gives at once), still giving up when the default run ends first."""
+    the default run ends gives up (whether it is needed is then known before it starts); once the
+    default run has gone on for SPECULATE_AFTER (counted from when it got its slot, not from when
+    it began to wait for one) they wait for a slot before the batch's other waiting runs (a
+    sleeping default run leaves a core idle, which the gate gives at once), still giving up when
+    the default run ends first."""
     from grader.sandbox import Limits
     from grader.sandbox.decide import StopWhen
 
@@ -214,15 +216,18 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     order = run_order(variants)
 
     def run(variant: str, unwanted: threading.Event | None = None, abandon: Callable[[], bool] | None = None,
-            idle_only: bool = False, gated: bool = True, again: bool = True) -> Trace | None:
+            idle_only: bool = False, gated: bool = True, again: bool = True, urgent: bool = False,
+            on_start: Callable[[], None] | None = None) -> Trace | None:
         """The run of `variant`; None only when `abandon()` became true while it waited for a slot."""
         method, offset = variant_run(variant)
         stop = stop_rule(by_variant.get(variant, []))
         gate = slots if gated else None
 
         def started(abandon: Callable[[], bool] | None = None) -> Trace | None:
-            if gate is not None and not gate.acquire(abandon, idle_only):
+            if gate is not None and not gate.acquire(abandon, idle_only, urgent):
                 return None
+            if on_start is not None:
+                on_start()
             try:
                 return runner(program.source, limits=limits, start_method=method, seed=RUN_SEED + offset,
                               stop=StopWhen([_Unwanted(unwanted), stop]) if unwanted is not None else stop)
@@ -243,24 +248,36 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
             trace = observed_again(trace, once)
         return replace(trace, limits_why=why) if why else trace
 
-    def made(variant: str, again: bool = True) -> Trace:
-        trace = run(variant, again=again)
+    def made(variant: str, again: bool = True, on_start: Callable[[], None] | None = None) -> Trace:
+        trace = run(variant, again=again, on_start=on_start)
         assert trace is not None  # never abandoned
         return trace
 
     if answer is None or len(order) < 2 or order[0] != DEFAULT_VARIANT:
         return {variant: made(variant) for variant in order}
     default_done = threading.Event()
+    # when the default run began (its slot given, not when it started waiting for one): how long it has run
+    # is what says it sleeps or is stuck; set also when the question ends before (an error, Ctrl-C)
+    began = threading.Event()
+    began_at = [0.0]
+
+    def begin() -> None:
+        if not began.is_set():
+            began_at[0] = time.monotonic()
+            began.set()
+
+    def ran_long() -> bool:
+        return began.is_set() and time.monotonic() - began_at[0] >= SPECULATE_AFTER
     unwanted = {variant: threading.Event() for variant in order[1:]}
 
     def beside(variant: str) -> Trace | None:
-        since = time.monotonic()
         if slots is not None:  # a batch: at once on a core left idle (it costs the batch nothing there)
             early = run(variant, unwanted[variant], idle_only=True,
-                        abandon=lambda: default_done.is_set() or time.monotonic() - since >= SPECULATE_AFTER)
+                        abandon=lambda: default_done.is_set() or ran_long())
             if early is not None:
                 return early
-        if default_done.wait(max(0.0, SPECULATE_AFTER - (time.monotonic() - since))):
+        began.wait()
+        if default_done.wait(max(0.0, SPECULATE_AFTER - (time.monotonic() - began_at[0]))):
             return None  # the default run ended first: whether this one is needed is known before it starts
         if slots is None:
             # The default run waits (it sleeps, it is stuck): its core is the one this run uses.
@@ -268,12 +285,14 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
         # A batch: through the gate like any needed run. A default run that sleeps leaves a core idle, and
         # the gate lets a further run onto an idle core at once; one that is slow because the cores are busy
         # (its own work, or the batch's) leaves none, and a run started beside it would only slow both down.
-        return run(variant, unwanted[variant], abandon=default_done.is_set)
+        # It goes before the batch's other waiting runs: started late, it would make the default run's wait and
+        # its own one after the other, at the end of the question (a program that sleeps 2 s would cost 4).
+        return run(variant, unwanted[variant], abandon=default_done.is_set, urgent=True)
 
     with ThreadPoolExecutor(max_workers=len(order) - 1, thread_name_prefix="variant") as pool:
         others = {variant: pool.submit(beside, variant) for variant in order[1:]}
         try:
-            traces = {DEFAULT_VARIANT: made(DEFAULT_VARIANT)}
+            traces = {DEFAULT_VARIANT: made(DEFAULT_VARIANT, on_start=begin)}
             default_done.set()
             for variant in order[1:]:
                 if unneeded(variant, question, answer, program.source, traces):
@@ -284,6 +303,7 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
                     early = observed_again(early, functools.partial(made, variant, again=False))
                 traces[variant] = early if early is not None else made(variant)
         finally:
+            begin()
             default_done.set()
             for event in unwanted.values():  # an error, Ctrl-C: nothing keeps running
                 event.set()

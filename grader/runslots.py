@@ -56,20 +56,27 @@ class RunSlots:
         self._needed = threading.Condition(lock)  # runs that are surely needed wait here
         self._spare = threading.Condition(lock)  # `idle_only` runs (they may turn out unneeded) wait here
         self._last_extra = float("-inf")
+        self._first = threading.Condition(lock)  # `urgent` runs wait here: they go before every other
         self._waiting = 0  # runs waiting that are not idle_only: they go first
+        self._urgent = 0  # of them, the urgent ones
         self._looker: int | None = None  # the needed run that looks at the free cores while others sleep
 
-    def acquire(self, abandon: Callable[[], bool] | None = None, idle_only: bool = False) -> bool:
+    def acquire(self, abandon: Callable[[], bool] | None = None, idle_only: bool = False,
+                urgent: bool = False) -> bool:
         """Wait for a slot; False if `abandon()` became true first. Raises Cancelled on Ctrl-C.
         `idle_only`: only on an idle core, never one of the `jobs`, and only while no other run waits
-        (a run that may turn out unneeded goes after every run that is needed)."""
+        (a run that may turn out unneeded goes after every run that is needed). `urgent`: before
+        every other waiting run (a run beside one that is waiting: starting it late only makes the
+        two waits one after the other); it looks at the cores itself every POLL."""
         from grader.sandbox.cancel import Cancelled, requested
 
         me = threading.get_ident()
-        cond = self._spare if idle_only else self._needed
+        urgent = urgent and not idle_only
+        cond = self._spare if idle_only else self._first if urgent else self._needed
         with cond:
             if not idle_only:
                 self._waiting += 1
+                self._urgent += urgent
             took = False
             try:
                 while True:
@@ -77,11 +84,11 @@ class RunSlots:
                         raise Cancelled("the batch is stopping")
                     if abandon is not None and abandon():
                         return False
-                    if self.active < self.jobs and not idle_only:
+                    if self.active < self.jobs and not idle_only and (urgent or not self._urgent):
                         break
-                    if not idle_only and self._looker is None:
+                    if not idle_only and not urgent and self._looker is None:
                         self._looker = me
-                    looks = idle_only or self._looker == me
+                    looks = idle_only or urgent or (self._looker == me and not self._urgent)
                     now = time.monotonic()
                     if looks and self.active < self.most and now - self._last_extra >= PACE and \
                             not (idle_only and self._waiting) and self.free() > 0:
@@ -89,25 +96,30 @@ class RunSlots:
                         break
                     # the others sleep until a release or a hand-over wakes them (Ctrl-C: the looker
                     # sees it within POLL and wakes everyone)
-                    cond.wait(POLL if looks or abandon is not None else None)
+                    cond.wait(POLL if looks or abandon is not None or self._looker == me else None)
                 took = True
             finally:
                 if not idle_only:
                     self._waiting -= 1
+                    self._urgent -= urgent
                 if self._looker == me:
                     self._looker = None
                     self._needed.notify()  # the next needed run looks at the cores from now on
                 if requested():
+                    self._first.notify_all()
                     self._needed.notify_all()
                     self._spare.notify_all()
                 elif not took and self.active < self.jobs and self._waiting:
-                    self._needed.notify()  # a released slot this run was woken for goes to another
+                    self._wake()  # a released slot this run was woken for goes to another
             self.active += 1
             self.peak = max(self.peak, self.active)
             return True
 
+    def _wake(self) -> None:
+        """Hand a free slot to the first waiting run in line: urgent, then needed, then idle_only."""
+        (self._first if self._urgent else self._needed if self._waiting else self._spare).notify()
+
     def release(self) -> None:
         with self._needed:
             self.active -= 1
-            # a needed run takes the slot at once; with none waiting, an idle_only run looks at the cores
-            (self._needed if self._waiting else self._spare).notify()
+            self._wake()

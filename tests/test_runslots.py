@@ -74,6 +74,43 @@ def test_a_waiting_run_is_given_up_and_ctrl_c_ends_the_wait() -> None:
     assert slots.acquire() and slots.active == 1
 
 
+def test_an_urgent_run_takes_the_next_slot_before_runs_that_waited_longer() -> None:
+    """A run beside a default run that waits goes first: started last, it would make the two waits one
+    after the other."""
+    slots = RunSlots(1, free=lambda: 0)
+    assert slots.acquire()
+    order: list[str] = []
+
+    def wait(name: str, urgent: bool) -> None:
+        assert slots.acquire(urgent=urgent)
+        order.append(name)
+        time.sleep(0.05)
+        slots.release()
+
+    threads = []
+    for name, urgent in (("first", False), ("second", False), ("urgent", True)):
+        threads.append(threading.Thread(target=wait, args=(name, urgent), daemon=True))
+        threads[-1].start()
+        time.sleep(0.1)  # each is waiting before the next one comes
+    slots.release()
+    for t in threads:
+        t.join(5)
+    assert order[0] == "urgent" and sorted(order[1:]) == ["first", "second"]
+    assert slots.active == 0 and slots.peak == 1
+
+
+def test_an_urgent_run_waits_for_a_free_core_beyond_jobs_and_gives_up_when_told() -> None:
+    idle = threading.Event()
+    slots = RunSlots(1, free=lambda: 1 if idle.is_set() else 0)
+    assert slots.acquire()
+    t0 = time.monotonic()
+    assert not slots.acquire(abandon=lambda: time.monotonic() - t0 > 0.2, urgent=True)
+    idle.set()
+    assert slots.acquire(urgent=True) and slots.active == 2  # on the idle core, beyond jobs
+    slots.release()
+    slots.release()
+
+
 def test_free_cores_counts_this_process_s_cores_less_what_runs() -> None:
     import os
 

@@ -231,6 +231,39 @@ def test_the_reseed_run_goes_beside_the_default_run(tmp_path: Path) -> None:
     assert elapsed < sum(t.wall_time for t in runs.values()) - 1.0, (elapsed, [t.wall_time for t in runs.values()])
 
 
+def test_a_question_waiting_for_its_slot_starts_no_run_beside_its_default_run(tmp_path: Path) -> None:
+    """In a batch the other runs of a question start beside its default run only once that run has
+    gone on for SPECULATE_AFTER (it sleeps or is stuck), not when the question has waited that long
+    for a slot: they would go before the default run (their turn is urgent) and be made for nothing
+    when it decides them."""
+    import threading
+    import time
+
+    from grader import grade
+    from grader.runslots import RunSlots
+    from grader.sandbox import run_program
+
+    started: list[str | None] = []
+
+    def runner(*args: object, **kwargs: object) -> object:
+        started.append(kwargs.get("start_method"))  # type: ignore[arg-type]
+        return run_program(*args, **kwargs)  # type: ignore[arg-type]
+
+    slots = RunSlots(1, free=lambda: 0)
+    assert slots.acquire()  # another submission's run holds the only slot
+    threading.Timer(3 * grade.SPECULATE_AFTER, slots.release).start()
+    student = tmp_path / "threads.py"
+    student.write_text(SUBMISSION.split("# Q5.")[0])  # Q3 with a thread: process_created fails, spawn_safe skipped
+    t0 = time.monotonic()
+    result = grade_submission(str(student), load_rubric(RUBRIC), runner=runner, slots=slots)
+    assert time.monotonic() - t0 >= 3 * grade.SPECULATE_AFTER  # it waited for the slot
+    q3 = result.question("Q3")
+    assert q3 is not None and set(q3.attempts[0].traces) == {"default"}
+    assert started[0] is None  # the default run first
+    if q3.attempts[0].traces["default"].wall_time < grade.SPECULATE_AFTER - 0.1:
+        assert started == [None]
+
+
 def test_a_skipped_spawn_safe_costs_nothing(tmp_path: Path) -> None:
     """No spawn run is even started, unless the default run was still going when other runs may
     start beside it (SPECULATE_AFTER): then it is stopped as soon as the default run decides."""
