@@ -53,16 +53,18 @@ class Entry:
 class Plan:
     entries: list[Entry]
     skipped: list[str] = field(default_factory=list)  # data and media files, not submissions
+    split: list[str] = field(default_factory=list)  # folders named that became one submission per entry
 
 
-def plan(paths: list[str]) -> Plan:
-    """The submissions named by `paths`, each with its id. GraderError if a path does not exist."""
+def plan(paths: list[str], *, one: bool = False) -> Plan:
+    """The submissions named by `paths`, each with its id (`one`: each path is one submission, a folder
+    never split; grader.load.find_submissions). GraderError if a path does not exist."""
     from grader.load import find_submissions
 
     missing = [p for p in paths if not os.path.lexists(p)]
     if missing:
         raise GraderError("no such file or folder: " + ", ".join(missing) + " (nothing was graded)")
-    found = find_submissions(paths)
+    found = find_submissions(paths, one=one)
     bases = []
     for raw in paths:
         p = Path(raw)
@@ -77,7 +79,7 @@ def plan(paths: list[str]) -> Plan:
             continue
         seen.add(sid)
         entries.append(Entry(sid, s))
-    return Plan(entries, found.skipped)
+    return Plan(entries, found.skipped, found.split)
 
 
 def digest(path: str, rubric: Rubric, overrides: Overrides | None, sid: str) -> str:

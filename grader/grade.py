@@ -417,7 +417,9 @@ def grade_submission(path: str, rubric: Rubric, *, overrides: Overrides | None =
         rubric = resolve(rubric, runner=runner)
     name = name or path.rstrip("/").rsplit("/", 1)[-1]
     try:
-        submission = load(path, encoding=encoding, questions=questions_from_rubric(rubric))
+        # A file an answer override names is read even when the folder's main file answers everything.
+        named = [ref.file for ref in (mapping or {}).values() if ref.file is not None]
+        submission = load(path, encoding=encoding, questions=questions_from_rubric(rubric), named=named)
     except SubmissionError as exc:
         score = score_submission(rubric, name, [], overrides, error=exc.reason)
         return Result(name, path, score, error=exc.reason, seconds=time.monotonic() - start)

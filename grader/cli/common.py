@@ -8,10 +8,14 @@ name of a rubric that ships (`--rubric multiprocessing`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from grader.errors import GraderError
+
+if TYPE_CHECKING:
+    from grader.locate.pieces import QuestionRef
 
 DEFAULT_NAME = "multiprocessing"
 DEFAULT_RUBRIC = f"rubrics/{DEFAULT_NAME}.yaml"
@@ -59,3 +63,28 @@ def rubric_arg(value: str | None) -> Path:
 def add_rubric_option(parser: Any) -> None:
     parser.add_argument("--rubric", metavar="FILE", help=f"the rubric: a file, or the name of one that ships "
                                                          f"(`grader rubric list`; default: {DEFAULT_RUBRIC})")
+
+
+ONE_HELP = ("each PATH is one student's submission: a folder is read whole (every file, as a student's folder "
+            "inside a class folder is), never split into one submission per file")
+
+
+def add_one_option(parser: Any) -> None:
+    parser.add_argument("--one", action="store_true", help=ONE_HELP)
+
+
+def one_student_lines(split: Sequence[str], questions: Sequence[QuestionRef], encoding: str | None) -> list[str]:
+    """For each folder named on the command line and split into one submission per file that looks
+    like one student's work (grader.load.one_student), a line saying so and naming --one."""
+    from grader.load.one_student import one_student_hint
+
+    lines = []
+    for folder in split:
+        try:
+            why = one_student_hint(Path(folder), questions, encoding=encoding)
+        except Exception:  # only advice: whatever goes wrong here must not stop the batch
+            why = None
+        if why is not None:
+            lines.append(f"grader: note: {folder} is graded as a folder of submissions, one per file; {why}: "
+                         f"if it is one student's work, grade it with --one")
+    return lines

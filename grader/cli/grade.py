@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.cli.common import add_rubric_option
+from grader.cli.common import add_one_option, add_rubric_option
 
 if TYPE_CHECKING:
     from grader.batch import Entry, Outcome, Write
@@ -32,6 +32,7 @@ def add_parser(subparsers: Any) -> None:
                     "0 all graded, 1 some could not be graded, 2 usage or rubric error, 130 interrupted.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="submission files, student folders, or a folder of them")
+    add_one_option(p)
     add_rubric_option(p)
     p.add_argument("--out", metavar="DIR", default="grader-out", help="where to write results (default: grader-out)")
     p.add_argument("--overrides", metavar="FILE", help="TA overrides of scores and answer locations")
@@ -75,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     rubric = load_rubric_cached(rubric_arg(args.rubric))
     ensure_gradable(rubric)  # before any student code runs
     overrides = load_overrides(args.overrides, rubric) if args.overrides else None
-    planned = batch.plan(args.paths)
+    planned = batch.plan(args.paths, one=args.one)
     out = Path(args.out)
     batch.check_output_folder(out, rubric)
     if planned.skipped:
@@ -83,6 +84,12 @@ def run(args: argparse.Namespace) -> int:
     if not planned.entries:
         say("grader: no submissions found")
         return 2
+    if planned.split:  # a folder of several scripts may be one student's: say so (only --one changes what is graded)
+        from grader.cli.common import one_student_lines
+        from grader.locate import questions_from_rubric
+
+        for line in one_student_lines(planned.split, questions_from_rubric(rubric), args.encoding):
+            say(printable(line))
     from functools import partial
 
     from grader.reftimes import resolve

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from grader.answers import Answer, PartKind
-from grader.cli.common import add_rubric_option
+from grader.cli.common import add_one_option, add_rubric_option
 from grader.errors import SubmissionError
 from grader.submission import Submission
 
@@ -24,6 +25,7 @@ def add_parser(subparsers: Any) -> None:
                     "and the first lines of each. Nothing is run.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="submission files or folders")
+    add_one_option(p)
     add_rubric_option(p)
     p.add_argument("--json", action="store_true", help="print the same as JSON")
     p.add_argument("--cells", action="store_true", help="also list every cell as read")
@@ -33,7 +35,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from grader.cli.common import rubric_arg
+    from grader.cli.common import one_student_lines, rubric_arg
     from grader.load import find_submissions, load
     from grader.locate import cells_named, locate, questions_from_rubric
     from grader.rubric import load_overrides
@@ -44,18 +46,21 @@ def run(args: argparse.Namespace) -> int:
     overrides = load_overrides(args.overrides, rubric) if args.overrides else None
     failed = 0
     results: list[dict[str, Any]] = []
-    found = find_submissions(args.paths)
+    found = find_submissions(args.paths, one=args.one)
     if found.skipped:
         print(f"not read (data or media, not submissions): {', '.join(found.skipped)}", file=sys.stderr)
+    for line in one_student_lines(found.split, questions, args.encoding):
+        print(line, file=sys.stderr)
     for path in found.submissions:
+        mapping = overrides.mapping(Path(path).name) if overrides else {}  # the name `load` gives it
         try:
-            sub = load(path, encoding=args.encoding, questions=questions)
+            sub = load(path, encoding=args.encoding, questions=questions,
+                       named=[r.file for r in mapping.values() if r.file is not None])
         except SubmissionError as exc:
             failed += 1
             print(f"grader: {exc}", file=sys.stderr)
             results.append({"submission": path, "error": exc.reason})
             continue
-        mapping = overrides.mapping(sub.name) if overrides else {}
         answers = locate(sub, questions, {q: cells_named(sub, r.cells, r.lines, r.file) for q, r in mapping.items()})
         if args.json:
             data = {"submission": sub.name, "path": sub.path, "format": sub.format.value, "notes": sub.notes,

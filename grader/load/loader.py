@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import SubmissionError
@@ -84,12 +84,14 @@ def _is_answer_sheet(lines: list[str]) -> bool:
 
 
 def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str | None = None,
-         questions: Sequence[QuestionRef] | None = None) -> Submission:
+         questions: Sequence[QuestionRef] | None = None, named: Collection[str] = ()) -> Submission:
     """Read one submission (a file, or a folder holding one student's files).
 
     `questions` (the rubric's, as the locator sees them): in a folder of several files whose names
     give no question, every file is read when the main one leaves a question unanswered
-    (grader.load.several). Without them such a folder is its main file, as `choose_file` picks it."""
+    (grader.load.several), or when `named` (the files a TA's answer overrides name, relative to the
+    folder) holds another file than the main one. Without them such a folder is its main file, as
+    `choose_file` picks it."""
     p = Path(path)
     shown = str(path)
     if not p.exists():
@@ -111,7 +113,8 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
         if questions is None or len(files) < 2:
             assert alone is not None
             return alone
-        return every_file(p, name, files, main, alone, lambda f, n: _read_file(f, n, encoding), MAX_BYTES, questions)
+        return every_file(p, name, files, main, alone, lambda f, n: _read_file(f, n, encoding), MAX_BYTES, questions,
+                          named)
     return _read_file(p, name, encoding)
 
 
@@ -152,21 +155,25 @@ NOT_SUBMISSIONS = {".csv", ".tsv", ".json", ".yaml", ".yml", ".toml", ".xml", ".
 class Found:
     submissions: list[str]  # what to grade, one entry per student
     skipped: list[str]  # files in folders of submissions that are not submissions (named, never lost)
+    split: list[str] = field(default_factory=list)  # folders named that became one submission per entry
 
 
-def find_submissions(paths: list[str]) -> Found:
+def find_submissions(paths: list[str], *, one: bool = False) -> Found:
     """Expand the command line: a folder of submissions becomes one entry per student.
 
     A folder is one student's submission when it directly holds exactly one notebook (or, with
     no notebook, exactly one Python script); otherwise each entry in it is a submission (a
     student's folder or file, even one that turns out unreadable: it gets a result row), except
     data and media files, which are listed as skipped. A path named on the command line is
-    always graded.
+    always graded. `one` (`grader grade --one`): each path is one student's submission, a folder
+    read whole (`load`), never split; the only way to say so of a folder of several scripts,
+    which looks the same as a class folder of one script per student.
     """
     found = Found([], [])
     for raw in paths:
         p = Path(raw)
-        if p.is_dir() and not is_single_submission(p):
+        if not one and p.is_dir() and not is_single_submission(p):
+            found.split.append(raw)
             for e in sorted(p.iterdir()):
                 if e.name.startswith(".") or e.name in _SKIP_DIRS:
                     continue

@@ -7,12 +7,13 @@ first. When it answers every question, it is graded alone, exactly as before: th
 with scratch files beside it. Otherwise every file is read, each is located as a single file would
 be, and each question's answer is taken from the file where it is placed most surely
 (`grader.locate.assign`); the notes say which files gave answers and which gave nothing. When no
-other file adds an answer, the main file is again graded alone.
+other file adds an answer, the main file is again graded alone. A TA's answer override that names
+another file than the main one has every file read in any case (the file it names must be there).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 from grader.errors import SubmissionError
@@ -23,12 +24,17 @@ from grader.submission import FolderChoice, Submission
 
 def every_file(folder: Path, name: str, files: Sequence[Path], main: Path, alone: Submission | None,
                read: Callable[[Path, str], Submission], max_bytes: int,
-               questions: Sequence[QuestionRef]) -> Submission:
-    """`alone`: the main file read on its own (None when it cannot be read; the others may be)."""
+               questions: Sequence[QuestionRef], named: Collection[str] = ()) -> Submission:
+    """`alone`: the main file read on its own (None when it cannot be read; the others may be).
+    `named`: files a TA's answer overrides name; one of the folder's files other than the main one
+    has every file read even when the main file answers every question (or the file named would not
+    be there to take the answer from), and it counts as graded."""
+    main_rel = str(main.relative_to(folder))
+    wanted = sorted(set(named) & {str(f.relative_to(folder)) for f in files} - {main_rel})
     missing: list[str] = []
     if alone is not None:
         missing = [a.question for a in locate(alone, questions) if not a.answered]
-        if not missing:
+        if not missing and not wanted:
             return alone
     ordered = [main, *(f for f in files if f != main)]
     try:
@@ -43,17 +49,22 @@ def every_file(folder: Path, name: str, files: Sequence[Path], main: Path, alone
             f = merged.file_of(cell)
             if f is not None and answer.question not in by_file.setdefault(f.path, []):
                 by_file[f.path].append(answer.question)
-    main_rel = str(main.relative_to(folder))
-    if alone is not None and set(by_file) <= {main_rel}:
+    if alone is not None and not wanted and set(by_file) <= {main_rel}:
         return alone  # the other files add nothing: graded as the main file alone, as before
-    used = [f.path for f in merged.files if f.path in by_file]
-    nothing = [f.path for f in merged.files if f.path not in by_file]
+    used = [f.path for f in merged.files if f.path in by_file or f.path in wanted]
+    nothing = [f.path for f in merged.files if f.path not in used]
     assert merged.chosen is not None
-    why = (f"{main_rel} alone leaves {', '.join(missing)} unanswered" if alone is not None
-           else f"{main_rel} cannot be read")
-    taken = ", ".join(f"{p} ({', '.join(by_file[p])})" for p in used) or "none"
-    summary = (f"a folder of {len(files)} files whose names give no question, and {why}: every file was "
-               f"read and located on its own; answers taken from {taken}")
+    reasons = []
+    if missing or alone is None:
+        reasons.append(f"{main_rel} alone leaves {', '.join(missing)} unanswered" if alone is not None
+                       else f"{main_rel} cannot be read")
+    if wanted:
+        reasons.append(f"a TA's answer override names {', '.join(wanted)}")
+    taken = ", ".join(f"{p} ({', '.join(by_file[p])})" for p in used if p in by_file) or "none"
+    summary = (f"a folder of {len(files)} files whose names give no question, and {' and '.join(reasons)}: every "
+               f"file was read and located on its own; answers taken from {taken}")
+    if named_only := [p for p in used if p not in by_file]:
+        summary += f"; {', '.join(named_only)} as the override names it"
     if nothing:
         summary += f"; nothing placed from {', '.join(nothing)} (not graded)"
     merged.notes.insert(0, summary)

@@ -46,7 +46,13 @@ def questions_from_rubric(rubric: Rubric) -> list[QuestionRef]:
 def cells_named(submission: Submission, cells: Sequence[int] = (), lines: Sequence[int] = (),
                 file: str | None = None) -> list[int]:
     """The submission's cells a TA names: notebook cell indices, or lines inside cells; in a folder of
-    per-question files, of the file named (a file named alone: all its cells)."""
+    per-question files, of the file named (a file named alone: all its cells). In a folder of several
+    files read whole, no file named means its main file; a folder graded as its main file alone takes
+    that file's name too."""
+    if file is None and submission.files:
+        file = next((f.path for f in submission.files if f.main), None)
+    elif file is not None and not submission.files and submission.chosen and submission.chosen.graded == file:
+        file = None
     if file is not None and not cells and not lines:
         return [c.index for c in submission.cells if c.origin.file == file]
     if cells:

@@ -9,13 +9,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from grader.answers import Answer, Method
 from grader.errors import SubmissionError
 from grader.load import load
-from grader.locate import locate
+from grader.locate import cells_named, locate
 from grader.program import build_program
 from grader.submission import Format, Submission
 from tests.conftest import RUBRIC
@@ -193,3 +194,96 @@ def test_a_main_file_that_cannot_be_read_leaves_the_others_to_be_read(tmp_path: 
     assert sub.chosen is not None and sub.chosen.not_graded == ("hw.ipynb",) and sub.chosen.files == ("answers.py",)
     assert sub.notes[0].startswith("a folder of 2 files whose names give no question, and hw.ipynb cannot be read")
     assert files_of(sub, answers["Q5"]) == ["answers.py"] and answers["Q5"].method is Method.MARKER
+
+
+def ella(root: Path) -> Path:
+    """hw.ipynb answers every question of the default rubric; extra.py labels a second Q5 answer."""
+    d = root / "ella"
+    d.mkdir(parents=True)
+    (d / "hw.ipynb").write_text(notebook(
+        ("markdown", "## Q1\nMultiprocessing runs processes in parallel on several cores; useful for CPU-bound work."),
+        ("markdown", "## Q2\nThreads share memory and the GIL; processes have their own memory."),
+        ("markdown", "## Q3"), ("code", PROCESS),
+        ("markdown", "## Q4\nA pool is a set of worker processes that take tasks, reused for many inputs."),
+        ("markdown", "## Q5"), ("code", POOL), ("markdown", "## Q6"), ("code", FOUR)))
+    (d / "extra.py").write_text("# Q5\n" + POOL.replace("square", "cube").replace("n * n", "n ** 3"))
+    return d
+
+
+def test_an_answer_override_naming_another_file_has_every_file_read(tmp_path: Path) -> None:
+    """The main file answers every question, so the folder is graded as it alone; a TA's answer
+    override naming extra.py has every file read (extra.py's cells are there to be named), and
+    extra.py counts as graded. Naming the main file, or a file the folder does not hold, changes
+    nothing; a location naming no file in a folder read whole means the main file's."""
+    d = ella(tmp_path)
+    alone = load(d, questions=questions())
+    assert alone.format is Format.NOTEBOOK and alone.chosen is not None and alone.chosen.graded == "hw.ipynb"
+    for named in (["hw.ipynb"], ["nope.py"], []):
+        same = load(d, questions=questions(), named=named)
+        assert same.to_json() == alone.to_json() and same.chosen == alone.chosen, named
+    # the main file named while it is graded alone: its own cells
+    assert cells_named(alone, cells=[6], file="hw.ipynb") == cells_named(alone, cells=[6]) == [6]
+
+    sub = load(d, questions=questions(), named=["extra.py", "hw.ipynb"])
+    assert sub.format is Format.FOLDER and [f.path for f in sub.files] == ["hw.ipynb", "extra.py"]
+    assert sub.chosen is not None and sub.chosen.files == ("hw.ipynb", "extra.py") and not sub.chosen.not_graded
+    assert sub.notes[0].startswith("a folder of 2 files whose names give no question, and a TA's answer override "
+                                   "names extra.py: every file was read")
+    q5 = cells_named(sub, file="extra.py")
+    assert q5 and {sub.cells[c].origin.file for c in q5} == {"extra.py"}
+    answers = {a.question: a for a in locate(sub, questions(), {"Q5": q5})}
+    assert answers["Q5"].method is Method.OVERRIDE and files_of(sub, answers["Q5"]) == ["extra.py"]
+    program = build_program(sub, answers["Q5"])
+    assert program is not None and "cube" in program.source and "square" not in program.source
+    assert [a.question for a in answers.values() if a.answered] == ["Q1", "Q2", "Q3", "Q4", "Q5", "Q6"]
+    main_q6 = cells_named(sub, cells=[7])  # no file named: the main file's cell 7 (its Q6 code)
+    assert [(sub.cells[c].origin.file, sub.cells[c].origin.cell) for c in main_q6] == [("hw.ipynb", 7)]
+
+
+def test_an_override_naming_a_file_beside_a_main_file_answering_every_question(tmp_path: Path) -> None:
+    """Even when extra.py places nothing itself (no label, code that does nothing a question asks), the
+    override's file is read and graded, and the notes say why it is."""
+    d = ella(tmp_path)
+    (d / "extra.py").write_text("print(sum(range(10)))\n")
+    sub = load(d, questions=questions(), named=["extra.py"])
+    assert sub.chosen is not None and sub.chosen.files == ("hw.ipynb", "extra.py")
+    assert "; extra.py as the override names it" in sub.notes[0]
+
+
+@pytest.mark.slow
+def test_grader_grade_with_an_override_naming_another_file(tmp_path: Path) -> None:
+    """`grader grade --overrides`: ella's hw.ipynb answers both questions (its Pool prints cubes, so Q2
+    fails) and is graded alone; the override naming extra.py (which prints the squares) for Q2 has
+    every file read, Q2 runs extra.py's code and passes, and results.json names the file."""
+    from tests.load.test_one_student import SQUARES, TWO_QUESTIONS
+
+    rubric = tmp_path / "two.yaml"
+    rubric.write_text(TWO_QUESTIONS)
+    d = tmp_path / "class" / "ella"
+    d.mkdir(parents=True)
+    (d / "hw.ipynb").write_text(notebook(
+        ("markdown", "## Q1\nMultiprocessing runs several processes at once, so CPU-bound work uses every core."),
+        ("markdown", "## Q2"), ("code", SQUARES.replace("n * n", "n ** 3"))))
+    (d / "extra.py").write_text("# Q2\n" + SQUARES)
+    overrides = tmp_path / "o.yaml"
+    overrides.write_text("version: 1\nsubmissions:\n  ella:\n    Q2:\n      answer: {file: extra.py}\n"
+                         "      comment: extra.py is the answer to Q2.\n")
+    env = {**os.environ, "CI": "true"}
+
+    def grade(out: str, *more: str) -> dict[str, Any]:
+        done = subprocess.run([sys.executable, "-m", "grader", "grade", "class", "--rubric", str(rubric), "--out", out,
+                               *more], cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        (row,) = json.loads((tmp_path / out / "results.json").read_text())["submissions"]
+        return row
+
+    before = grade("before")
+    assert (before["graded_file"], before["graded_files"], before["score"]) == ("hw.ipynb", [], 5.0)
+    row = grade("after", "--overrides", str(overrides))
+    assert (row["graded_file"], row["graded_files"], row["not_graded"]) == (None, ["hw.ipynb", "extra.py"], [])
+    q = {x["id"]: x for x in row["questions"]}
+    assert q["Q2"]["location"] == {"files": [{"file": "extra.py", "lines": [[1, 11]]}]}
+    assert q["Q2"]["found_by"] == "override" and q["Q2"]["score"] == 5.0
+    assert q["Q1"]["location"] == {"files": [{"file": "hw.ipynb", "cells": [0]}]} and q["Q1"]["score"] == 5.0
+    assert row["score"] == 10.0
