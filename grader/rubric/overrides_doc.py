@@ -18,15 +18,16 @@ class AnswerRefDoc(Strict):
     lines: list[Annotated[int, Field(ge=1)]] | None = Field(
         default=None, min_length=1, description="for text files and scripts: a line inside each cell meant")
     file: Annotated[str, Field(min_length=1)] | None = Field(
-        default=None, description="for a folder of per-question files: the file the cells or lines are in "
-                                  "(relative to the student's folder, as results.json's location gives it)")
+        default=None, description="for a student's folder of several files: the file the cells or lines are in "
+                                  "(relative to the student's folder, as results.json's location gives it); "
+                                  "naming a file other than the one graded alone has every file read")
 
     @model_validator(mode="after")
     def _one_of(self) -> AnswerRefDoc:
         if self.cells is not None and self.lines is not None:
             raise ValueError("give exactly one of cells or lines")
         if self.cells is None and self.lines is None and self.file is None:
-            raise ValueError("give exactly one of cells or lines (or a file of a folder of per-question files)")
+            raise ValueError("give exactly one of cells or lines (or a file of a student's folder)")
         return self
 
 
