@@ -153,6 +153,13 @@ def test_signal_exact_kills_the_process_it_accepts() -> None:
     assert not proctable.signal_exact(sleeper.pid, signal.SIGKILL, lambda st: True)  # reaped: nothing there
 
 
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def test_without_namespaces_the_observers_processes_are_known_by_their_tracer() -> None:
     """What strace says is alive is killed only if the process at that pid is traced by this
     run's strace: a pid freed and reused meanwhile names a process strace does not trace."""
@@ -160,11 +167,13 @@ def test_without_namespaces_the_observers_processes_are_known_by_their_tracer() 
     observer = subprocess.Popen(["strace", "-f", "-o", "/dev/null", *sleeper])
     try:
         deadline = time.monotonic() + 10
-        traced = []
+        traced: list[int] = []
         while not traced and time.monotonic() < deadline:
-            traced = _children_of(observer.pid)
+            # the sleeper, once it runs traced (strace also forks short-lived children of its own to probe ptrace)
+            traced = [pid for pid in _children_of(observer.pid)
+                      if b"time.sleep(30)" in _cmdline(pid) and proctable.tracer(pid) == observer.pid]
             time.sleep(0.02)
-        assert traced and proctable.tracer(traced[0]) == observer.pid
+        assert traced
         assert proctable.tracer(os.getpid()) == 0
         bystander = subprocess.Popen(sleeper)
         assert not proctable.signal_exact(bystander.pid, signal.SIGKILL,
