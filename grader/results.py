@@ -118,15 +118,23 @@ def gradebook(rubric: Rubric, summaries: Iterable[SubmissionOutcome] | Summaries
     return Gradebook(rubric.id, rubric.title, rubric.version, rubric.max_score, questions, kept, __version__)
 
 
-class Summaries(Collection[SubmissionOutcome]):
-    """Submissions in summary form, in id order, kept in a temporary file rather than in memory.
+KEPT_BYTES = 1 << 20  # summaries kept in memory while their JSON totals at most this (about 2 MiB as objects:
+# a hundred submissions of this homework); a larger class is read back from the spool at each pass
 
-    Every iteration reads them back one at a time (a summary's JSON is a few kilobytes and parses in
-    a fraction of a millisecond), so the class-level outputs of a thousand submissions cost what
-    those of fifty do: memory holds one summary, and an id and an offset per submission.
+
+class Summaries(Collection[SubmissionOutcome]):
+    """Submissions in summary form, in id order: kept in memory while they are few, else in a
+    temporary file rather than in memory.
+
+    A large class is read back one summary at a time at every iteration (a summary's JSON is a
+    few kilobytes and parses in a fraction of a millisecond), so the class-level outputs of a
+    thousand submissions cost what those of fifty do: memory holds one summary, and an id and an
+    offset per submission. A small class (at most `kept` bytes of JSON) is parsed back once and
+    kept: the outputs read it about a dozen times over. Either way each summary is what its JSON
+    gives back, so the outputs are the same.
     """
 
-    def __init__(self, summaries: Iterable[SubmissionOutcome]) -> None:
+    def __init__(self, summaries: Iterable[SubmissionOutcome], kept: int = KEPT_BYTES) -> None:
         self._spool: IO[bytes] = tempfile.TemporaryFile(prefix="grader-summaries-")  # noqa: SIM115 (lives with self; gone when closed)
         index: list[tuple[str, int, int]] = []
         for s in summaries:
@@ -136,11 +144,18 @@ class Summaries(Collection[SubmissionOutcome]):
         self._spool.flush()
         index.sort()
         self._where = [(offset, size) for _, offset, size in index]
+        self._kept: list[SubmissionOutcome] | None = None
+        if self._spool.tell() <= kept:
+            self._kept = list(self._read())
+            self._spool.close()
 
     def __len__(self) -> int:
         return len(self._where)
 
     def __iter__(self) -> Iterator[SubmissionOutcome]:
+        return iter(self._kept) if self._kept is not None else self._read()
+
+    def _read(self) -> Iterator[SubmissionOutcome]:
         fd = self._spool.fileno()
         for offset, size in self._where:  # pread: iterations may interleave
             yield SubmissionOutcome.from_json(json.loads(os.pread(fd, size, offset)))

@@ -95,20 +95,31 @@ Json = dict[str, Any]
 _T = TypeVar("_T")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    """A record class's field names (`fields()` builds them anew at each call: a run has thousands of records)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def _flat_to_json(obj: object) -> Json:
     out: Json = {}
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
-        out[f.name] = list(value) if isinstance(value, tuple) else value
+    for name in _names(type(obj)):
+        value = getattr(obj, name)
+        out[name] = list(value) if isinstance(value, tuple) else value
     return out
 
 
 def _flat_from_json(cls: type[_T], data: Mapping[str, Any]) -> _T:
     kwargs: dict[str, Any] = {}
-    for f in fields(cls):  # type: ignore[arg-type]
-        if f.name in data:
-            value = data[f.name]
-            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+    for name in _names(cls):
+        if name in data:
+            value = data[name]
+            kwargs[name] = tuple(value) if isinstance(value, list) else value
     return cls(**kwargs)
 
 
@@ -527,10 +538,10 @@ class Trace:
             raise ValueError(f"trace schema version {version} is not supported (expected {SCHEMA_VERSION})")
         flat = {k: v for k, v in data.items() if k not in _NESTED and k not in _OBJECTS}
         kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in flat:
-                value = flat[f.name]
-                kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        for name in _names(cls):
+            if name in flat:
+                value = flat[name]
+                kwargs[name] = tuple(value) if isinstance(value, list) else value
         kwargs["stdout"] = Capture.from_json(data.get("stdout", {}))
         kwargs["stderr"] = Capture.from_json(data.get("stderr", {}))
         kwargs["limits"] = dict(data.get("limits", {}))

@@ -2,25 +2,31 @@
 
 from __future__ import annotations
 
+import io
+import json
 from dataclasses import replace
 from pathlib import Path
 
-from grader.outcome import Gradebook
+import pytest
+
+from grader.outcome import Gradebook, SubmissionOutcome
 from grader.render import csv_export, junit, markdown, overview, terminal
-from grader.results import Summaries
+from grader.results import KEPT_BYTES, Summaries
 from tests.render.sample_outcomes import book, broken, graded, overridden
 
 
-def classes(n: int) -> tuple[Gradebook, Gradebook]:
-    """The same class twice: summaries held in a tuple, and in a `Summaries` spool."""
+def classes(n: int, kept: int = 0) -> tuple[Gradebook, Gradebook]:
+    """The same class twice: summaries held in a tuple, and in a `Summaries` (read back from its
+    spool at each pass unless their JSON is at most `kept` bytes)."""
     made = [replace(graded(), id=f"s{k:03d}/hw.ipynb") if k % 3 else replace(overridden(), id=f"s{k:03d}.py")
             for k in range(n)] + [broken()]
     held = book(*(o.summary() for o in sorted(made, key=lambda o: o.id)))
-    return held, replace(held, submissions=Summaries(o.summary() for o in reversed(made)))
+    return held, replace(held, submissions=Summaries((o.summary() for o in reversed(made)), kept))
 
 
-def test_summaries_come_back_in_id_order_as_often_as_asked() -> None:
-    held, spooled = classes(7)
+@pytest.mark.parametrize("kept", [0, KEPT_BYTES])
+def test_summaries_come_back_in_id_order_as_often_as_asked(kept: int) -> None:
+    held, spooled = classes(7, kept)
     assert len(spooled.submissions) == len(held.submissions) == 8
     assert list(spooled.submissions) == list(held.submissions)
     assert list(spooled.submissions) == list(spooled.submissions)  # a second pass reads them again
@@ -29,8 +35,24 @@ def test_summaries_come_back_in_id_order_as_often_as_asked() -> None:
     assert held.submissions[3] in spooled.submissions
 
 
-def test_every_class_output_is_the_same_from_the_spool(tmp_path: Path) -> None:
-    held, spooled = classes(12)
+def test_a_small_class_is_parsed_once_and_a_large_one_at_every_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed = []
+    real = SubmissionOutcome.from_json
+    monkeypatch.setattr(SubmissionOutcome, "from_json", lambda data: parsed.append(data["id"]) or real(data))
+    _, small = classes(7, KEPT_BYTES)
+    for _ in range(3):
+        assert len(list(small.submissions)) == 8
+    assert len(parsed) == 8  # each once, when the class was made
+    parsed.clear()
+    _, large = classes(7, 0)
+    for _ in range(3):
+        assert len(list(large.submissions)) == 8
+    assert len(parsed) == 3 * 8
+
+
+@pytest.mark.parametrize("kept", [0, KEPT_BYTES])
+def test_every_class_output_is_the_same_from_the_spool(tmp_path: Path, kept: int) -> None:
+    held, spooled = classes(12, kept)
     assert csv_export.grades_csv(spooled) == csv_export.grades_csv(held)
     assert junit.junit_xml(spooled.submissions) == junit.junit_xml(held.submissions)
     assert markdown.class_markdown(spooled) == markdown.class_markdown(held)
@@ -52,6 +74,35 @@ def test_a_large_class_prints_as_one_table() -> None:
     assert len({len(ln) for ln in rows}) == 1  # every part has the same column widths
     first, last = lines.index(rows[0]), lines.index(rows[-1])
     assert lines[first:last + 1] == [ln for ln in lines[first:last + 1] if ln.startswith(" s")]  # no gaps
+
+
+def test_the_class_outputs_read_each_details_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """results.json, grades.csv, junit.xml, summary.md, index.html and the terminal table of a
+    small class: each details file is read and parsed once, and each summary parsed back once
+    (they used to be parsed again for each output, about a dozen times)."""
+    from grader import results
+    from grader.cli.outputs import write_class_outputs
+    from grader.rubric.load import load_rubric
+    from tests.conftest import RUBRIC
+    from tests.render.outcomes import outcome
+
+    rubric = tmp_path / "rubric.yaml"  # the real rubric, under the id of the sample outcome
+    rubric.write_text(RUBRIC.read_text().replace("id: multiprocessing", f"id: {outcome().rubric}", 1))
+    out = tmp_path / "out"
+    (out / "details").mkdir(parents=True)
+    for k in range(5):
+        results.write_details(out, replace(outcome(), id=f"student{k}.ipynb"))
+    read: list[str] = []
+    real_read = results.read_details
+    monkeypatch.setattr(results, "read_details", lambda path: read.append(path.name) or real_read(path))
+    parsed: list[str] = []
+    real_parse = SubmissionOutcome.from_json
+    monkeypatch.setattr(SubmissionOutcome, "from_json", lambda data: parsed.append(data["id"]) or real_parse(data))
+    book = write_class_outputs(out, load_rubric(rubric))
+    terminal.print_summary(book, io.StringIO(), plain=True)
+    assert sorted(read) == [f"student{k}.ipynb.json" for k in range(5)]
+    assert sorted(parsed) == sorted(2 * [f"student{k}.ipynb" for k in range(5)])  # its details, its summary
+    assert len(json.loads((out / "results.json").read_text())["submissions"]) == 5
 
 
 PEAK = """

@@ -104,6 +104,8 @@ class Code:
 
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
+        # every node, in ast.walk's order: walked once here rather than by each of the passes below
+        self.nodes: list[ast.AST] = list(ast.walk(tree))
         self.aliases: dict[str, str] = {}  # local name -> qualified name
         self.star_modules: list[str] = []
         self.imported_modules: set[str] = set()
@@ -116,7 +118,7 @@ class Code:
 
     # --- names -------------------------------------------------------------------------------
     def _read_imports(self) -> None:
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Import):
                 for a in node.names:
                     self._add_module(a.name)
@@ -140,7 +142,7 @@ class Code:
             self.imported_modules.add(".".join(parts[:i]))
 
     def _read_subclasses(self) -> None:
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.ClassDef):
                 for base in node.bases:
                     name = self.qualname(base)
@@ -201,7 +203,7 @@ class Code:
         return None
 
     def _infer_types(self) -> None:
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Assign):
                 t = self.value_type(node.value)
                 if t:
@@ -225,7 +227,7 @@ class Code:
 
     # --- calls -------------------------------------------------------------------------------
     def calls(self) -> Iterator[CallSite]:
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Call):
                 name = self.qualname(node.func)
                 if name is None and isinstance(node.func, ast.Attribute):
@@ -289,7 +291,7 @@ class GuardFinding:
 def main_guard_status(code: Code) -> list[GuardFinding]:
     """For each process creation, whether it runs only under the main guard."""
     functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
-    for node in ast.walk(code.tree):
+    for node in code.nodes:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions.setdefault(node.name, []).append(node)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 _TAG = re.compile(r"<[^>\n]{1,200}>")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -25,8 +26,11 @@ _SPACE = re.compile(r"\s+")
 GAP = "..."
 _GAP_WORDS = 3
 _IRREGULAR = {"cpus": "cpu", "gpus": "gpu", "data": "data", "ios": "io"}
+_ISE = re.compile(r"(?<=[a-z]{3})is(e|ed|es|ing|ation)$")
+_ISE_ENDS = ("ise", "ised", "ises", "ising", "isation")  # what _ISE can match at all
 
 
+@lru_cache(maxsize=8192)  # every word of every answer and phrase comes through here, again and again
 def stem(word: str) -> str:
     """A light stemmer: enough to make plural and singular, -ise and -ize, meet."""
     if word in _IRREGULAR:
@@ -37,7 +41,7 @@ def stem(word: str) -> str:
         word = word[:-2]
     elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         word = word[:-1]
-    return re.sub(r"(?<=[a-z]{3})is(e|ed|es|ing|ation)$", r"iz\1", word)
+    return _ISE.sub(r"iz\1", word) if word.endswith(_ISE_ENDS) else word
 
 
 def clean(text: str) -> str:

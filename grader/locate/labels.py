@@ -105,10 +105,14 @@ def question_text_match(line: str, questions: Sequence[tuple[str, Sequence[str]]
     if len(norm) < 12:
         return None
     words = set(norm.split())
+    # A score below `floor` changes nothing: it is no hit, and as the runner-up it leaves a hit
+    # more than the 0.05 margin ahead. So such scores need not be exact (the costly comparison
+    # is skipped where a quick upper bound is already below it).
+    floor = threshold - 0.05 - 1e-9
     best: TextHit | None = None
     second = 0.0
     for qid, phrases in questions:
-        score = max((_similarity(norm, phrase) for phrase in map(_phrase, phrases)
+        score = max((_similarity(norm, phrase, floor) for phrase in map(_phrase, phrases)
                      if phrase and _shares_words(words, phrase)), default=0.0)
         if best is None or score > best.score:
             second = best.score if best else 0.0
@@ -140,20 +144,30 @@ def _shares_words(line_words: set[str], phrase: str) -> bool:
     return 2 * len(wanted & line_words) >= len(wanted)
 
 
-def _similarity(line: str, question: str) -> float:
-    """How much of the line is the question: whole-text ratio, or a copied first sentence."""
+def _similarity(line: str, question: str, floor: float = 0.0) -> float:
+    """How much of the line is the question: whole-text ratio, or a copied first sentence. Exact
+    when it is at least `floor`; below it, some value below `floor`."""
     if not question:
         return 0.0
-    whole = SequenceMatcher(None, line, question, autojunk=False).ratio()
+    whole = _ratio(line, question, floor)
     if len(line) < len(question) and len(line) >= 0.4 * len(question):
         # A copied first sentence: compare with the same-length start of the question.
-        prefix = SequenceMatcher(None, line, question[: len(line) + 5], autojunk=False).ratio()
+        prefix = _ratio(line, question[: len(line) + 5], floor / 0.97)
         whole = max(whole, prefix * 0.97)
     if len(line) > len(question) * 1.3:
         # The question followed by more text on the same line: compare the start only.
-        head = SequenceMatcher(None, line[: len(question) + 5], question, autojunk=False).ratio()
+        head = _ratio(line[: len(question) + 5], question, floor / 0.95)
         whole = max(whole, head * 0.95)
     return whole
+
+
+def _ratio(a: str, b: str, floor: float) -> float:
+    """SequenceMatcher's ratio of `a` and `b`, or 0.0 when its cheap upper bounds are already below
+    `floor` (the full comparison is quadratic in the worst case)."""
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.real_quick_ratio() < floor or matcher.quick_ratio() < floor:
+        return 0.0
+    return matcher.ratio()
 
 
 def strip_decoration(text: str) -> str:

@@ -72,7 +72,9 @@ def _tick_step(end: float, most: int = 8) -> float:
 
 
 def _attrs(**kw: object) -> str:
-    return " ".join(f'{k.rstrip("_").replace("_", "-")}="{escape(str(v))}"' for k, v in kw.items())
+    # numbers (most attributes) need no escaping
+    return " ".join(f'{k.rstrip("_").replace("_", "-")}="{v if isinstance(v, (int, float)) else escape(str(v))}"'
+                    for k, v in kw.items())
 
 
 def _el(tag: str, title: str | None = None, **kw: object) -> str:
@@ -110,6 +112,10 @@ def timeline_svg(trace: Trace, *, include_internal: bool = False, caption: str =
     colour = colours(trace)
     end = run_end(trace)
     lane_of = {p.pid: k for k, p in enumerate(procs)}
+    printed: dict[int | None, list[tuple[float, str, str]]] = {}  # pid -> its output marks (one pass over the lines)
+    for ln in trace.lines:
+        if ln.t is not None:
+            printed.setdefault(ln.pid, []).append((ln.t, ln.stream, ln.text))
     stopped = trace.limit is not None or trace.timed_out
     height = TOP + LANE_H * max(1, len(procs)) + (18 if hidden else 0) + (16 if stopped else 0) + 8
     summary = caption or (f"Timeline of the run: {len(procs)} process{'es' if len(procs) != 1 else ''}, "
@@ -168,8 +174,7 @@ def timeline_svg(trace: Trace, *, include_internal: bool = False, caption: str =
             out.append(_el("rect", words, x=t0, y=bar_y + BAR_H + 2, width=round(t1 - t0, 1), height=4,
                            fill="#c62828" if task.error else c, fill_opacity=".55", class_="task"))
         # output marks above the bar
-        marks = ((ln.t, ln.stream, ln.text) for ln in trace.lines if ln.pid == p.pid and ln.t is not None)
-        for x, stream, count, text in _bucketed(marks, end, max(20, MAX_MARKS // len(procs))):
+        for x, stream, count, text in _bucketed(printed.get(p.pid, ()), end, max(20, MAX_MARKS // len(procs))):
             more = f" (+{count - 1} more)" if count > 1 else ""
             out.append(_el("line", f"{stream}: {text}{more}", x1=x, x2=x, y1=bar_y - 6, y2=bar_y - 1,
                            stroke="#c62828" if stream == "stderr" else "#222", stroke_width=1.6,

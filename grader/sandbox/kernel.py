@@ -55,6 +55,14 @@ SYSCALLS = ("clone", "clone3", "fork", "vfork", "execve", "execveat", "exit_grou
 # process, gettid() the task itself (every Python thread calls it as it starts), so a thread or
 # process gone before the grader read /proc is still matched with the clone() that made it
 PIDNS_SYSCALLS = ("getpid", "gettid")
+# what each traced call is to the parser (one dictionary look-up per line instead of a chain of tests)
+_WRITE, _CLONE, _WAIT, _PIPE, _GETPID, _GETTID, _TIMER, _EXEC, _OTHER = range(9)
+_CALLS: dict[bytes, int] = {
+    **dict.fromkeys((b"write", b"writev"), _WRITE), **dict.fromkeys((b"clone", b"clone3", b"fork", b"vfork"), _CLONE),
+    **dict.fromkeys((b"wait4", b"waitid"), _WAIT), **dict.fromkeys((b"pipe", b"pipe2"), _PIPE),
+    b"getpid": _GETPID, b"gettid": _GETTID, **dict.fromkeys((n.encode() for n in TIMER_SYSCALLS), _TIMER),
+    **dict.fromkeys((b"execve", b"execveat"), _EXEC), b"exit_group": _OTHER,
+}
 STRING_CAP = 65536  # bytes of one write that strace prints; longer writes are kept cut (noted)
 
 MAX_TASKS = 4096  # processes and threads kept
@@ -66,15 +74,15 @@ MAX_PIPES = 4096  # pipes whose maker is kept
 MAX_PIPE_WRITERS = 16384  # (writer, pipe) pairs kept
 
 _HEAD = re.compile(rb"(\d+) +(\d+\.\d+) ")  # a line's tid and time; the rest is the call
+_NAME = re.compile(rb"\w+|\?\?\?")  # a call's name ("???": a task killed before strace could read its call)
 _HEXSTR = re.compile(rb'"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
-_FD = re.compile(rb"^(-?\d+)(?:<((?:\\x[0-9a-f]{2})*)>)?")
+_HEXRUN = re.compile(rb"(?:\\x[0-9a-f]{2})*")  # a path or a string's bytes as strace prints them (-xx)
 _SIPID = re.compile(rb"si_pid=(\d+)")
 _PIPE_END = re.compile(rb"^\[-?\d+<((?:\\x[0-9a-f]{2})*)>")  # pipe2([3<pipe:[N]>, 4<pipe:[N]>], ...): the first end
 _EXITED = re.compile(rb"^\+\+\+ exited with (\d+) \+\+\+")
 _KILLED = re.compile(rb"^\+\+\+ killed by (SIG\w+)")
 _UNFINISHED = b" <unfinished ...>"
-_RESUMED = re.compile(rb"^<\.\.\. (\w+|\?\?\?) resumed>(.*)$", re.S)
-_CALL = re.compile(rb"^(\w+|\?\?\?)\((.*)$", re.S)  # "???": a task killed before strace could read its call
+_RESUMED = re.compile(rb"<\.\.\. (\w+|\?\?\?) resumed>(.*)", re.S)  # matched from the call's start (no ^)
 
 
 def _hex(s: bytes) -> bytes:
@@ -107,6 +115,20 @@ def _strings(args: bytes, most: int = 1 << 30) -> list[tuple[bytes, bool]] | Non
         out.append((data, args[end + 1:end + 4] == b"..."))
         pos = end + 1
     return out
+
+
+def _fd_path(args: bytes) -> tuple[bytes, int] | None:
+    """The file of a call's first argument as strace prints it with -y (`5<\\x2f\\x74...>, ...`): its
+    path, still in hex and not yet checked to be hex, and where the argument ends; None if it has
+    none. (`find` and slices: a regular expression over the path cost more than the rest of the line.)"""
+    lt = args.find(b"<", 0, 32)  # after an fd number (a few digits)
+    if lt <= 0:
+        return None
+    number = args[:lt]
+    if not (number.isdigit() or (number[:1] == b"-" and number[1:].isdigit())):
+        return None
+    gt = args.find(b">", lt + 1)  # no '>' inside: the path is hex
+    return (args[lt + 1:gt], gt + 1) if gt > 0 else None
 
 
 def _returned(args: bytes) -> int | None:
@@ -275,6 +297,8 @@ class KernelRecord:
             self._partial = b""
 
     def _line(self, raw: bytes) -> None:
+        # Called for every line strace prints (thousands a run): the call is found with `find` and
+        # offsets into `raw`, not by copying the line's rest once per step.
         if not raw:
             return
         self.lines += 1
@@ -282,34 +306,31 @@ class KernelRecord:
         if m is None:
             self._bad(raw)
             return
-        tid, t, rest = int(m.group(1)), float(m.group(2)), raw[m.end():]
-        known = tid in self.tgid
-        if not known:
+        tid, t, at = int(m.group(1)), float(m.group(2)), m.end()
+        if tid not in self.tgid:
             if len(self.tgid) >= MAX_TASKS:
                 self.caps.add(f"more than {MAX_TASKS} processes and threads")
                 return
             self._new_task(tid, t)
-        if rest.startswith(b"+++"):
-            self._exit(tid, t, rest)
-            return
-        if rest.startswith(b"<..."):
-            r = _RESUMED.match(rest)
+        paren = raw.find(b"(", at)
+        name = raw[at:paren] if paren > at else b""
+        if name in _CALLS or (name and _NAME.fullmatch(name) is not None):
+            body = raw[paren + 1:]
+            if body.endswith(_UNFINISHED):
+                self._pending[tid] = _Pending(name, body[: -len(_UNFINISHED)], t)
+            else:
+                self._call(tid, t, t, name, body)
+        elif raw.startswith(b"+++", at):
+            self._exit(tid, t, raw[at:])
+        elif raw.startswith(b"<...", at):
+            r = _RESUMED.match(raw, at)
             pending = self._pending.pop(tid, None)
             if r is None or pending is None or pending.name != r.group(1):
                 self._bad(raw)
                 return
             self._call(tid, pending.t, t, pending.name, pending.args + r.group(2))
-            return
-        c = _CALL.match(rest)
-        if c is None:
-            if not rest.startswith(b"--- "):  # signals: a fatal one shows as "+++ killed by" next
-                self._bad(raw)
-            return
-        body = c.group(2)
-        if body.endswith(_UNFINISHED):
-            self._pending[tid] = _Pending(c.group(1), body[: -len(_UNFINISHED)], t)
-            return
-        self._call(tid, t, t, c.group(1), body)
+        elif not raw.startswith(b"--- ", at):  # signals: a fatal one shows as "+++ killed by" next
+            self._bad(raw)
 
     def _bad(self, raw: bytes) -> None:
         self.bad_lines += 1
@@ -351,46 +372,52 @@ class KernelRecord:
             self.main_end, self.main_status = t, (p.exit_code, p.signal)
 
     def _call(self, tid: int, t: float, t_done: float, name: bytes, args: bytes) -> None:
+        kind = _CALLS.get(name, _OTHER)
+        if kind == _OTHER:  # exit_group (its end shows as "+++ exited"), a call strace could not name
+            return
         ret = _returned(args)
-        tgid = self.tgid.get(tid, tid)
-        if name in (b"write", b"writev"):
+        if kind == _WRITE:
             if ret is not None and ret > 0:
-                self._write(tid, tgid, t, name, args, ret)
-        elif name in (b"clone", b"clone3", b"fork", b"vfork"):
+                self._write(tid, self.tgid.get(tid, tid), t, name, args, ret)
+        elif kind == _GETPID:
+            if ret is not None:
+                self.getpid.setdefault(tid, ret)
+        elif kind == _GETTID:
+            if ret is not None and ret > 0:
+                self.inner_tid.setdefault(tid, ret)
+        elif kind == _WAIT:
+            self._wait(self.tgid.get(tid, tid), t, t_done, name, args, ret)
+        elif kind == _CLONE:
             if ret is not None and ret > 0:
                 thread = b"CLONE_THREAD" in args
-                self.clones.append((tgid, tid, t_done, ret, thread))
-        elif name in (b"wait4", b"waitid"):
-            self._wait(tgid, t, t_done, name, args, ret)
-        elif name in (b"pipe2", b"pipe"):
+                self.clones.append((self.tgid.get(tid, tid), tid, t_done, ret, thread))
+        elif kind == _PIPE:
             if ret == 0 and (m := _PIPE_END.match(args)) is not None:
                 if len(self.pipe_maker) < MAX_PIPES:
                     self.pipe_maker[m.group(1)] = tid
                 else:
                     self.byte_caps.add(f"more than {MAX_PIPES} pipes")
-        elif name == b"getpid":
-            if ret is not None:
-                self.getpid.setdefault(tid, ret)
-        elif name == b"gettid":
-            if ret is not None and ret > 0:
-                self.inner_tid.setdefault(tid, ret)
-        elif name.decode() in TIMER_SYSCALLS:
+        elif kind == _TIMER:
             self.timers.add(name.decode())
-        elif name in (b"execve", b"execveat") and ret == 0:
+        elif kind == _EXEC and ret == 0:
             p = self._proc(tid)
-            strings = _HEXSTR.findall(args)
-            argv = tuple(_hex(s).decode("utf-8", "replace")[:200] for s, _cut in strings[1:64])
+            strings = _strings(args, 64)  # the path, then argv (bwrap's is long)
+            if strings is None:  # (never from strace) what can be read of it
+                strings = [(_hex(s), False) for s, _cut in _HEXSTR.findall(args)[:64]]
+            argv = tuple(s.decode("utf-8", "replace")[:200] for s, _cut in strings[1:64])
             p.argv, p.execs = argv, p.execs + 1
             if self.main is None and argv == self.main_argv:  # exactly: a wrapper's argv ends the same way
-                self.main = tgid
+                self.main = self.tgid.get(tid, tid)
 
     def _write(self, tid: int, tgid: int, t: float, name: bytes, args: bytes, ret: int) -> None:
-        fd = _FD.match(args)
-        if fd is None or fd.group(2) is None:
+        fd = _fd_path(args)
+        if fd is None:
             return
-        raw = fd.group(2)
+        raw, end = fd
         target = self._targets.get(raw, "")
         if target == "":  # a file not seen before: what it is to the grader (then kept, up to a bound)
+            if _HEXRUN.fullmatch(raw) is None:
+                return
             target = self._target(_hex(raw))
             if len(self._targets) < MAX_TASKS:
                 self._targets[raw] = target
@@ -413,12 +440,15 @@ class KernelRecord:
         if len(self.writes) >= MAX_WRITES:  # later output is not kept (like bytes past the cap)
             self.byte_caps.add(f"more than {MAX_WRITES} writes")
             return
-        strings = _strings(args[fd.end():], 1 if name == b"write" else 1 << 30)
+        strings = _strings(args[end:], 1 if name == b"write" else 1 << 30)
         if strings is None:
             self._bad(args[:200])
             return
-        data = b"".join(d for d, _cut in strings)
-        cut = any(c for _d, c in strings) or len(data) < ret
+        if len(strings) == 1:  # write(), and most writev()s
+            data, cut = strings[0]
+        else:
+            data, cut = b"".join(d for d, _cut in strings), any(c for _d, c in strings)
+        cut = cut or len(data) < ret
         data = data[:ret]
         if len(data) > room:
             data, cut = data[:room], True

@@ -67,3 +67,46 @@ def test_bare_numbers_are_labels_alone_or_fused_onto_a_statement_but_not_list_it
     assert find_label("1.run()", in_code=False) is None  # a numbered list of methods
     assert find_label("1. Multiple processes have their own memory", in_code=False) is None
     assert find_label("3.", in_code=True) is None  # `3.` is a float in code
+
+
+def test_question_text_match_skips_only_comparisons_that_cannot_change_its_answer() -> None:
+    """The costly comparison is skipped where a cheap upper bound shows the score is below the
+    threshold less the margin: every answer is the one exact scores give."""
+    import random
+
+    from grader.locate.labels import TextHit, _phrase, _shares_words, _similarity, normalise
+    from grader.rubric.load import load_rubric
+    from tests.conftest import RUBRIC
+
+    questions = [(q.id, (q.text,)) for q in load_rubric(RUBRIC).questions]
+
+    def exact(line: str, threshold: float) -> TextHit | None:
+        norm = normalise(line)
+        if len(norm) < 12:
+            return None
+        words, best, second = set(norm.split()), None, 0.0
+        for qid, phrases in questions:
+            score = max((_similarity(norm, p) for p in map(_phrase, phrases) if p and _shares_words(words, p)),
+                        default=0.0)
+            if best is None or score > best.score:
+                second, best = (best.score if best else 0.0), TextHit(qid, score)
+            elif score > second:
+                second = score
+        return None if best is None or best.score < threshold or best.score - second < 0.05 else best
+
+    rng = random.Random(7)
+    lines = []
+    for _, (text,) in questions:
+        words = text.split()
+        for _ in range(40):  # the question copied whole, in part, with words dropped, changed or added
+            cut = words[rng.randrange(len(words)):] if rng.random() < 0.3 else words[:rng.randrange(1, len(words) + 1)]
+            kept = [w if rng.random() > 0.15 else rng.choice(["process", "pool", "the", "xyz"]) for w in cut
+                    if rng.random() > 0.1]
+            lines.append(" ".join(kept + (["and", "more", "words"] if rng.random() < 0.3 else [])))
+    hits = 0
+    for line in lines:
+        for threshold in (0.75, 0.8, 0.9):
+            found = question_text_match(line, questions, threshold)
+            assert found == exact(line, threshold), (line, threshold)
+            hits += found is not None
+    assert hits > 50  # the lines are close enough to the questions to be hits, often

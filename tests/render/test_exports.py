@@ -284,6 +284,19 @@ def test_junit_counts_each_suite_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert counted == 1 and (made.tests, made.failures, made.errors, made.skipped) == (7, 4, 1, 1)
 
 
+def test_junit_builds_each_suite_once_and_counts_as_junitparser(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The totals on `<testsuites>` are counted from the checks' statuses, not from suites built
+    for the purpose and thrown away; they are junitparser's counts of the suites written."""
+    for outcome in (graded(), overridden(), broken()):
+        made = junit.suite(outcome)
+        assert junit.counts(outcome) == (made.tests, made.failures, made.errors, made.skipped)
+    built = []
+    real = junit.suite
+    monkeypatch.setattr(junit, "suite", lambda outcome: built.append(outcome.id) or real(outcome))
+    junit.junit_xml(book().submissions)
+    assert sorted(built) == sorted(s.id for s in book().submissions)
+
+
 def test_junit_survives_every_control_character() -> None:
     from junitparser import JUnitXml
 

@@ -218,6 +218,17 @@ def test_a_string_not_in_straces_hex_form_is_a_gap_not_data() -> None:
         assert not facts.complete and not facts.writes, bad
 
 
+def test_only_a_write_to_a_file_named_in_hex_is_output() -> None:
+    """The file after the fd (strace's -y) is read with offsets, not a regular expression: a write
+    whose fd has no file, or a file not in hex form, is not output (and not a gap, as before)."""
+    data = hx("ok")
+    for fd in (out_fd(), out_fd(-1), "1", f"1<pipe:[{PIPE}]>", "1<\\x7>", f"x{out_fd()}", f"1 {out_fd()}"):
+        text = EXEC + f'100 1.1 write({fd}, "{data}", 2) = 2\n100 1.5 +++ exited with 0 +++\n'
+        facts = record(text).facts()
+        assert facts.complete, (fd, facts.gaps)
+        assert [w.data for w in facts.writes] == ([b"ok"] if fd in (out_fd(), out_fd(-1)) else []), fd
+
+
 def test_a_task_killed_mid_call_is_not_a_gap() -> None:
     text = EXEC + "101 1.2 ???( <unfinished ...>\n101 1.3 +++ killed by SIGKILL +++\n100 1.4 +++ exited with 0 +++\n"
     facts = record(text).facts()
