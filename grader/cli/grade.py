@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
         # The grader mostly waits while the first programs run: make the pages' tools ready meanwhile.
         threading.Thread(target=prepare_outputs, name="grader-prepare-outputs", daemon=True).start()
         with Progress(len(todo), sys.stderr) as progress:
-            # Four times -j submissions in progress: their runs wait for slots, so one that sleeps (or waits for
+            # Eight times -j submissions in progress: their runs wait for slots, so one that sleeps (or waits for
             # a stuck run to be stopped) lets another submission's runs use its core instead of leaving it idle,
             # and near the end of a batch a sleeping run has more of the last submissions' work beside it.
             finished = batch.run(todo, grade, out, rubric, jobs=args.jobs, on_start=lambda e: progress.started(e.id),
@@ -143,6 +143,14 @@ def run(args: argparse.Namespace) -> int:
     if overrides:
         for line in overrides.unused({s.id for s in book.submissions}):
             say(f"grader: warning: {line}")
+    earlier = [s.id for s in book.submissions if s.id not in digests]
+    if earlier:  # e.g. the per-file rows of a folder graded again with --one: kept, never deleted, but said
+        from grader.results import details_path
+
+        shown = ", ".join(earlier[:5]) + (f" and {len(earlier) - 5} more" if len(earlier) > 5 else "")
+        say(printable(f"grader: note: {out} also holds {len(earlier)} earlier result(s) of submissions not in this "
+                      f"grading, kept in results.json: {shown} (to drop one, delete its details file, e.g. "
+                      f"{details_path(out, earlier[0])}, and grade again)"))
     print_summary(book, sys.stdout)
     if os.environ.get("GITHUB_STEP_SUMMARY"):  # (the text is built only where it goes somewhere)
         append_step_summary(class_markdown(book))

@@ -161,6 +161,17 @@ def test_grader_grade_one_reads_the_folder_whole_as_grader_check_does(tmp_path: 
     graded = {q["id"]: q["score"] for q in row["questions"]}
     assert row["questions"][1]["location"] == {"files": [{"file": "pool.py", "lines": [[1, 10]]}]}
 
+    # graded again with --one into the folder of the split grading: the per-file rows stay, and that is said
+    again = grader("grade", "--one", "sam", "--rubric", rubric, "--out", "split", "-j", "2", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    notes = [ln for ln in again.stderr.splitlines() if "earlier result" in ln]
+    assert notes == [f"grader: note: split also holds 2 earlier result(s) of submissions not in this grading, kept "
+                     f"in results.json: intro.py, pool.py (to drop one, delete its details file, e.g. "
+                     f"{Path('split') / 'details' / 'intro.py.json'}, and grade again)"]
+    rows = json.loads((tmp_path / "split" / "results.json").read_text())["submissions"]
+    assert sorted(r["submission"] for r in rows) == ["intro.py", "pool.py", "sam"]
+    assert "earlier result" not in one.stderr
+
     check = grader("check", "sam", "--rubric", rubric, "--out", "check", cwd=tmp_path)
     assert check.returncode == 0, check.stderr
     checked = {m["q"]: float(m["score"]) for m in re.finditer(r"^(?:PASS|FAIL) (?P<q>Q\d)\s+(?P<score>[\d.]+) /",
