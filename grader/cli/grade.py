@@ -140,10 +140,11 @@ def run(args: argparse.Namespace) -> int:
     book = write_class_outputs(out, rubric, problems)
     for line in problems:
         say(f"grader: warning: {printable(line)}")
+    ids = [s.id for s in book.submissions]  # one pass (a large class is read back from disk at each)
     if overrides:
-        for line in overrides.unused({s.id for s in book.submissions}):
+        for line in overrides.unused(set(ids)):
             say(f"grader: warning: {line}")
-    earlier = [s.id for s in book.submissions if s.id not in digests]
+    earlier = [i for i in ids if i not in digests]
     if earlier:  # e.g. the per-file rows of a folder graded again with --one: kept, never deleted, but said
         from grader.results import details_path
 

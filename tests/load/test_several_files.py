@@ -88,15 +88,7 @@ def test_a_notebook_with_an_unrelated_scratch_file_is_graded_as_before(tmp_path:
 def test_a_main_file_that_answers_every_question_is_graded_alone(tmp_path: Path) -> None:
     """Even when another file labels a further Q5 answer: the main file answers everything, so only it
     is read, as before."""
-    d = tmp_path / "ella"
-    d.mkdir()
-    (d / "hw.ipynb").write_text(notebook(
-        ("markdown", "## Q1\nMultiprocessing runs processes in parallel on several cores; useful for CPU-bound work."),
-        ("markdown", "## Q2\nThreads share memory and the GIL; processes have their own memory."),
-        ("markdown", "## Q3"), ("code", PROCESS),
-        ("markdown", "## Q4\nA pool is a set of worker processes that take tasks, reused for many inputs."),
-        ("markdown", "## Q5"), ("code", POOL), ("markdown", "## Q6"), ("code", FOUR)))
-    (d / "extra.py").write_text("# Q5\n" + POOL)
+    d = ella(tmp_path)
     before = load(d)
     sub, answers = located(d)
     assert all(a.answered for a in answers.values())
