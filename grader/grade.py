@@ -47,6 +47,7 @@ from grader.rubric.scoring import QuestionScore, SubmissionScore, score_question
 from grader.sandbox.cancel import Cancelled
 from grader.submission import Submission
 from grader.trace import Issue, Trace
+from grader.waits import expected_sleep
 
 if TYPE_CHECKING:
     from grader.runslots import RunSlots
@@ -214,6 +215,8 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
     why = question.limits.reasons()
     by_variant = readers(question)
     order = run_order(variants)
+    # a batch starts the runs expected to sleep longest first (grader.waits): their sleeps overlap the other runs
+    expect = expected_sleep(program.source) if slots is not None else 0.0
 
     def run(variant: str, unwanted: threading.Event | None = None, abandon: Callable[[], bool] | None = None,
             idle_only: bool = False, gated: bool = True, again: bool = True, urgent: bool = False,
@@ -224,7 +227,7 @@ def run_variants(program: Program, question: Question, variants: frozenset[str],
         gate = slots if gated else None
 
         def started(abandon: Callable[[], bool] | None = None) -> Trace | None:
-            if gate is not None and not gate.acquire(abandon, idle_only, urgent):
+            if gate is not None and not gate.acquire(abandon, idle_only, urgent, expect):
                 return None
             if on_start is not None:
                 on_start()

@@ -222,3 +222,58 @@ def test_a_released_slot_goes_to_a_sleeping_run_at_once(monkeypatch: pytest.Monk
     for t in threads:
         t.join(10)
     assert len(got) == 10 and max(got) - released < 2.0 and slots.active == 0
+
+
+def test_waiting_runs_go_longest_expected_first_then_first_come() -> None:
+    """A run whose program sleeps goes before runs that waited longer: started last, its sleep would end
+    the batch alone with the cores idle."""
+    slots = RunSlots(1, free=lambda: 0)
+    assert slots.acquire()
+    order: list[str] = []
+
+    def wait(name: str, expect: float) -> None:
+        assert slots.acquire(expect=expect)
+        order.append(name)
+        slots.release()
+
+    threads = []
+    for name, expect in (("plain 1", 0.0), ("sleeps 0.3", 0.3), ("plain 2", 0.0), ("sleeps 0.4", 0.4)):
+        threads.append(threading.Thread(target=wait, args=(name, expect), daemon=True))
+        threads[-1].start()
+        time.sleep(0.1)  # each is waiting before the next one comes
+    slots.release()
+    for t in threads:
+        t.join(5)
+    assert order == ["sleeps 0.4", "sleeps 0.3", "plain 1", "plain 2"]
+    assert slots.active == 0 and slots.peak == 1
+
+
+def test_a_sleeper_holds_none_of_the_jobs_and_at_most_jobs_sleepers_go() -> None:
+    """Runs expected to sleep SLEEPS or more go beside the `jobs` runs, up to `jobs` of them (a third
+    takes one of the `jobs` like any run); a run that computes still gets its slot while they sleep, on a
+    machine with no idle core."""
+    from grader.runslots import SLEEPS
+
+    slots = RunSlots(2, free=lambda: 0)
+    release = threading.Event()
+    got: list[str] = []
+
+    def hold(name: str, expect: float) -> None:
+        slots.acquire(expect=expect)
+        got.append(name)
+        release.wait(10)
+        slots.release()
+
+    threads = [threading.Thread(target=hold, args=(f"sleeper {k}", SLEEPS), daemon=True) for k in range(3)]
+    threads += [threading.Thread(target=hold, args=(f"plain {k}", 0.0), daemon=True) for k in range(2)]
+    try:
+        for t in threads:
+            t.start()
+            time.sleep(0.1)  # each asks before the next one
+        assert _settle(slots, 4) == 4 and slots.sleeping == 2
+        assert got == ["sleeper 0", "sleeper 1", "sleeper 2", "plain 0"]
+    finally:
+        release.set()
+        for t in threads:
+            t.join(5)
+    assert slots.active == 0 and slots.sleeping == 0 and len(got) == 5 and slots.peak == 4

@@ -285,3 +285,26 @@ def test_a_skipped_spawn_safe_costs_nothing(tmp_path: Path) -> None:
     assert started.count(None) == 1
     if default.wall_time < grade.SPECULATE_AFTER - 0.1:
         assert started == [None]
+
+
+def test_a_batch_s_runs_say_how_long_their_program_sleeps(tmp_path: Path) -> None:
+    """Each run of a batch asks its slot with the sleep its code asks for (grader.waits), so the batch
+    starts it before the runs that do not sleep (grader.runslots)."""
+    from grader.runslots import RunSlots
+    from grader.sandbox import run_program
+
+    asked: list[float] = []
+
+    class Recording(RunSlots):
+        def acquire(self, abandon: object = None, idle_only: bool = False, urgent: bool = False,
+                    expect: float = 0.0) -> bool:
+            asked.append(expect)
+            return super().acquire(abandon, idle_only, urgent, expect)  # type: ignore[arg-type]
+
+    def runner(source: str, **kwargs: object) -> object:
+        return run_program("pass\n", **kwargs)  # type: ignore[arg-type]  # what it runs does not matter here
+
+    student = tmp_path / "sleeps.py"
+    student.write_text(SLEEPS)
+    grade_submission(str(student), load_rubric(RUBRIC), runner=runner, slots=Recording(1))
+    assert asked and all(e == 2.0 for e in asked), asked
