@@ -89,9 +89,13 @@ def _content_words(text: str) -> set[str]:
 
 def relevant(piece: Piece, q: QuestionRef) -> bool:
     """Prose that shares at least one content word with the question (or an alias)."""
+    return relevant_text(" ".join(c.text for c in piece.contents), q)
+
+
+def relevant_text(text: str, q: QuestionRef) -> bool:
     words = _content_words(" ".join((q.text, *q.aliases)))
-    text = " ".join(c.text for c in piece.contents).lower()
-    return any(w in text for w in words)
+    lowered = text.lower()
+    return any(w in lowered for w in words)
 
 
 def _assign_cost(piece: Piece, q: QuestionRef) -> float:
