@@ -31,6 +31,7 @@ EMPTY_COST = 3.0  # a question left without any piece
 SKIP_SHORT = 0.3  # leaving a short title-like piece unassigned
 SKIP_LONG = 4.0
 IRRELEVANT = 5.0  # placing prose that shares no word with the question in its slot
+TITLE_WORDS = 8  # prose this short is a title or a restated question, not an answer
 
 
 @dataclass
@@ -116,7 +117,7 @@ def _skip_cost(piece: Piece, questions: Sequence[QuestionRef]) -> float:
     if piece.has_code:
         return SKIP_LONG
     words = sum(len(c.text.split()) for c in piece.contents)
-    if words <= 8 or not any(relevant(piece, q) for q in questions):
+    if words <= TITLE_WORDS or not any(relevant(piece, q) for q in questions):
         return SKIP_SHORT
     return SKIP_LONG
 
@@ -467,6 +468,8 @@ def _runs(unmarked: list[QuestionRef], order: Mapping[str, int]) -> list[list[Qu
 def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int], qs: list[QuestionRef],
                         placement: dict[int, _Placement], *, anchored: bool, allow_skip: bool, context: str) -> None:
     result = align([pieces[i] for i in stretch], qs, anchored=anchored, allow_skip=allow_skip)
+    if anchored:
+        _keep_first_code([pieces[i] for i in stretch], qs, result)
     lead_ins = _follow_lead_ins([pieces[i] for i in stretch], result)
     counts: dict[str, int] = {}
     for t, (i, k) in enumerate(zip(stretch, result, strict=True)):
@@ -487,6 +490,25 @@ def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int]
             detail = (f"by position: {context}; {_describe_piece(sub, p)} ends with ':' and introduces the code "
                       f"right after it, which is placed in {q.id}")
         placement[i] = _Placement(q.id, Method.POSITION, detail)
+
+
+def _keep_first_code(run: Sequence[Piece], qs: Sequence[QuestionRef], result: list[int | None]) -> None:
+    """A labelled code question keeps the code right after its label (`### Q5. How can we create a
+    pool?`, then the program), unless that code fits a following unlabelled question better by what
+    it does: the alignment would give it away to fill that question's slot, leaving the labelled
+    question with its heading alone. Only a question whose section holds no more than a title (up
+    to TITLE_WORDS words) before that code. Changes `result`, keeping order."""
+    labelled = qs[0]
+    own = [p for p, k in zip(run, result, strict=True) if k == 0]
+    if labelled.kind != "code" or any(p.has_code for p in own) \
+            or sum(len(c.text.split()) for p in own for c in p.contents) > TITLE_WORDS:
+        return  # it has code, or an answer in words: the alignment's choice stands
+    t = next((t for t, p in enumerate(run) if p.has_code), None)
+    if t is None or any(k not in (0, None) for k in result[:t]):
+        return
+    k = result[t]
+    if k is not None and content_score(run[t], qs[k]) <= content_score(run[t], labelled):
+        result[t] = 0
 
 
 def _follow_lead_ins(run: Sequence[Piece], result: list[int | None]) -> set[int]:

@@ -169,3 +169,29 @@ def test_a_label_like_line_inside_a_program_does_not_cut_it(tmp_path: Path) -> N
     _, answers = located(code_cells_notebook(tmp_path, "# Q3\n" + program))
     (part,) = answers["Q3"].code_parts()
     assert "Q2 = multiprocessing.Queue()" in part.text and answers["Q2"].method is not Method.MARKER
+
+
+POOL_PROGRAM = ("import multiprocessing\n\ndef sq(x):\n    return x * x\n\nif __name__ == '__main__':\n"
+                "    with multiprocessing.Pool(4) as pool:\n        print(pool.map(sq, [1, 2, 3]))\n")
+FOUR_PROCESSES = ("import multiprocessing\n\nif __name__ == '__main__':\n"
+                  "    ps = [multiprocessing.Process(target=print, args=(n,)) for n in range(4)]\n"
+                  "    for p in ps:\n        p.start()\n")
+
+
+def heading_then_code(tmp_path: Path, heading: str, code: str) -> Path:
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": heading},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": code}]}
+    path = tmp_path / "sheet.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_a_labelled_code_question_keeps_the_code_after_its_shortened_question(tmp_path: Path) -> None:
+    # The heading's words are no answer: the Pool program after it is Q5's, though Q6 has no label.
+    _, answers = located(heading_then_code(tmp_path, "### Q5. How can we create a pool?", POOL_PROGRAM))
+    assert answers["Q5"].cells == [0, 1] and "Pool(4)" in answers["Q5"].code_parts()[0].text
+    assert not answers["Q6"].parts
+    # Code that does what the next, unlabelled question asks (and not what Q5 asks) still goes there.
+    _, answers = located(heading_then_code(tmp_path, "### Q5. How can we create a pool?", FOUR_PROCESSES))
+    assert answers["Q6"].cells == [1] and not answers["Q5"].code_parts()
