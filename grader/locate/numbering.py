@@ -53,9 +53,10 @@ def _pieces_of_file(cells: Sequence[Cell], questions: Sequence[QuestionRef]) -> 
     found = {cell.index: extra for cell in cells if (extra := _numbered_titles(cell, split[cell.index], questions))}
     if not found:
         return split
+    by_index = {cell.index: cell for cell in cells}
     trial = dict(split)
     for index, extra in found.items():
-        trial[index] = split_cell(next(c for c in cells if c.index == index), questions, extra)
+        trial[index] = split_cell(by_index[index], questions, extra)
     kept = _in_sequence([p for cell in cells for p in trial[cell.index]], found, questions)
     for cell in cells:
         mine = {line: found[cell.index][line] for line in kept.get(cell.index, set())}
