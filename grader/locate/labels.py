@@ -65,8 +65,14 @@ def find_label(line: str, *, in_code: bool) -> LabelHit | None:
         if var:
             return LabelHit(int(var.group("n")), stripped[: var.end()].rstrip("'\"rRbBuUfF ").rstrip("= ").strip(),
                             stripped[var.end() - 1 :])
-        if not stripped.startswith(("#", "'", '"')) and not _not_code(stripped):
-            return None
+    hit = _marker(stripped, in_code)
+    # A raw code line that is Python is code, never a label (`q1 = Queue()`); compiled last, as it costs most.
+    if hit is not None and in_code and not stripped.startswith(("#", "'", '"')) and not _not_code(stripped):
+        return None
+    return hit
+
+
+def _marker(stripped: str, in_code: bool) -> LabelHit | None:
     heading = HEADING_NUMBER.match(stripped)
     if heading is not None and int(heading.group("n")) and (not in_code or len(heading.group("hashes")) >= 2):
         return LabelHit(int(heading.group("n")), stripped, "")

@@ -101,6 +101,12 @@ def _in_sequence(pieces: Sequence[Piece], found: dict[int, _Extra],
     def is_title(p: Piece) -> bool:
         return id(p.label) in titles
 
+    # below[t]: the lowest number of a label (not a title) after labels[t]
+    below = [float("inf")] * (len(labels) + 1)
+    for t in range(len(labels) - 1, -1, -1):
+        label = labels[t][1].label
+        assert label is not None and label.number is not None
+        below[t] = below[t + 1] if is_title(labels[t][1]) else min(below[t + 1], label.number)
     kept: list[Piece] = []
     previous = 0
     for t, (k, p) in enumerate(labels):
@@ -109,8 +115,7 @@ def _in_sequence(pieces: Sequence[Piece], found: dict[int, _Extra],
         if not is_title(p):
             previous = max(previous, number)
             continue
-        later = [q.label.number for _, q in labels[t + 1 :] if not is_title(q) and q.label and q.label.number]
-        if number <= previous or any(number >= n for n in later):
+        if number <= previous or number >= below[t + 1]:
             continue
         end = next((j for j, _ in labels[t + 1 :]), len(pieces))
         if kinds.get(p.label.question or "") == "code" and not any(q.has_code for q in pieces[k:end]):
