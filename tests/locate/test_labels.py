@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.locate.labels import find_label, question_text_match
+from grader.locate.labels import find_label, numbered_title, question_text_match
 
 MARKDOWN = {
     "# Q1. What is": 1, "### Q1.": 1, "<h3>Q1. What is</h3>": 1, "<h3> Q6. Write": 6, "**Q1**": 1,
@@ -113,8 +113,6 @@ def test_question_text_match_skips_only_comparisons_that_cannot_change_its_answe
 
 
 def test_numbered_titles_are_read_but_list_sentences_are_not() -> None:
-    from grader.locate.labels import numbered_title
-
     assert numbered_title("3. **Python Code to Create a Process**:") == (3, "Python Code to Create a Process")
     assert numbered_title("**5. Creating a Pool:**") == (5, "Creating a Pool")
     assert numbered_title("## 6. Four processes") == (6, "Four processes")
