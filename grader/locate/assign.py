@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from grader.answers import Answer, AnswerPart, Method
 from grader.locate.pieces import Piece, QuestionRef, reclassified
 from grader.pysource import identifiers
-from grader.submission import Format, Submission
+from grader.submission import Cell, Format, Submission
 
 EMPTY_COST = 3.0  # a question left without any piece
 SKIP_SHORT = 0.3  # leaving a short title-like piece unassigned
@@ -49,6 +49,16 @@ class _Section:
     pieces: list[int] = field(default_factory=list)  # substantive pieces after (and incl.) the label
     repeat: bool = False  # its label repeats a question number that already opened a section
     moved: str = ""  # why a repeated label's section went to another question
+
+
+def statement_piece(cell: Cell) -> Piece:
+    """A cell that only lists the assignment's questions (see `numbering`): no label, no content."""
+    return Piece(cell.index, cell.kind, 0, len(cell.source.split("\n")) - 1, cell.source, None, [])
+
+
+def is_statement(piece: Piece) -> bool:
+    # split_cell gives a cell with text at least one content; only a statement has none.
+    return piece.label is None and not piece.contents and bool(piece.text.strip())
 
 
 def _describe_piece(sub: Submission, piece: Piece) -> str:
@@ -561,6 +571,8 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
              placement: Mapping[int, _Placement], label_text: Mapping[str, str]) -> list[Answer]:
     answers: list[Answer] = []
     split_cells = {p.cell for p in pieces if p.first > 0}
+    statements = [f"{_describe_piece(sub, p)} only lists the questions: read as the assignment's statement, "
+                  "its labels open no answer" for p in pieces if is_statement(p)]
     for q in questions:
         # Code moved here by its content first, then the rest in file order (a further file's after).
         idx = sorted((i for i, pl in placement.items() if pl.question == q.id),
@@ -595,5 +607,7 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
             answer.reason = "no label, and no unplaced cell fits it"
         if idx and not answer.answered:
             answer.reason += " (but it is empty)"
+        if statements:
+            answer.reason += f" ({'; '.join(statements)})"
         answers.append(answer)
     return answers

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from grader.answers import Method
-from grader.locate.assign import relevant_text
+from grader.locate.assign import relevant_text, statement_piece
 from grader.locate.labels import LabelHit, numbered_title
 from grader.locate.pieces import Label, Piece, QuestionRef, split_cell
 from grader.submission import Cell, CellKind, Submission
@@ -48,8 +48,7 @@ def _pieces_of_file(cells: Sequence[Cell], questions: Sequence[QuestionRef]) -> 
     split = {cell.index: split_cell(cell, questions) for cell in cells}
     for cell in cells:
         if lists_questions(split[cell.index]):
-            lines = cell.source.split("\n")
-            split[cell.index] = [Piece(cell.index, cell.kind, 0, len(lines) - 1, cell.source, None, [])]
+            split[cell.index] = [statement_piece(cell)]
     found = {cell.index: extra for cell in cells if (extra := _numbered_titles(cell, split[cell.index], questions))}
     if not found:
         return split

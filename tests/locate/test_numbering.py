@@ -64,6 +64,7 @@ def test_a_cell_listing_the_questions_is_the_statement_and_the_answers_follow_it
     assert "Pool(4)" in answers["Q5"].code_parts()[0].text
     assert all(0 not in a.cells for a in answers.values())
     assert "nothing follows it" not in answers["Q1"].reason
+    assert "markdown cell 0 only lists the questions: read as the assignment's statement" in answers["Q3"].reason
 
 
 def test_a_cell_listing_the_questions_before_unlabelled_answers(tmp_path: Path) -> None:
