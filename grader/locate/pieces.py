@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from grader.answers import Method, PartKind, WrittenIn
 from grader.locate.labels import (
     ANSWER_OPENER,
+    ANSWER_VARIABLE,
     LabelHit,
     find_label,
     normalise,
@@ -165,8 +166,10 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef],
         if in_fence or not line.strip() or (in_code and line[:1] in (" ", "\t")):
             continue
         if i != first_text and in_code and not line.lstrip().startswith(("#", "'''", '"""')):
-            # Inside code, only comment or string lines open a new answer (and labels typed as prose).
-            typed = _label_for(line, in_code, questions, match_text=False) if prose_cell else None
+            # Inside code, only comment or string lines open a new answer (and labels typed as prose;
+            # not `Ans2 = "..."`, which may be a line of a broken program).
+            typed = _label_for(line, in_code, questions, match_text=False) \
+                if prose_cell and not ANSWER_VARIABLE.match(line) else None
             if typed is not None:
                 starts.append((i, *typed))
             continue

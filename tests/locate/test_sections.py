@@ -169,6 +169,10 @@ def test_a_label_like_line_inside_a_program_does_not_cut_it(tmp_path: Path) -> N
     _, answers = located(code_cells_notebook(tmp_path, "# Q3\n" + program))
     (part,) = answers["Q3"].code_parts()
     assert "Q2 = multiprocessing.Queue()" in part.text and answers["Q2"].method is not Method.MARKER
+    # A broken program (not Python as a whole) is not cut at an `ans2 = "..."` line either.
+    broken = "# Q3\nimport multiprocessing\nif True\n    pass\nans2 = 'Q2. not a label'\nprint(ans2)\n"
+    _, answers = located(code_cells_notebook(tmp_path, broken))
+    assert "print(ans2)" in answers["Q3"].parts[0].text and not answers["Q2"].parts
 
 
 POOL_PROGRAM = ("import multiprocessing\n\ndef sq(x):\n    return x * x\n\nif __name__ == '__main__':\n"
