@@ -12,15 +12,12 @@ from collections.abc import Mapping, Sequence
 
 from grader.answers import Answer
 from grader.locate.assign import assign
-from grader.locate.pieces import Piece, QuestionRef, split_cell
+from grader.locate.numbering import pieces_of
+from grader.locate.pieces import QuestionRef
 from grader.rubric.model import Rubric
 from grader.submission import Submission
 
 __all__ = ["QuestionRef", "cells_named", "locate", "pieces_of", "questions_from_rubric"]
-
-
-def pieces_of(submission: Submission, questions: Sequence[QuestionRef]) -> list[Piece]:
-    return [p for cell in submission.cells for p in split_cell(cell, questions)]
 
 
 def locate(submission: Submission, questions: Sequence[QuestionRef],

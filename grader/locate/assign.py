@@ -25,12 +25,13 @@ from dataclasses import dataclass, field, replace
 from grader.answers import Answer, AnswerPart, Method
 from grader.locate.pieces import Piece, QuestionRef, reclassified
 from grader.pysource import identifiers
-from grader.submission import Format, Submission
+from grader.submission import Cell, Format, Submission
 
 EMPTY_COST = 3.0  # a question left without any piece
 SKIP_SHORT = 0.3  # leaving a short title-like piece unassigned
 SKIP_LONG = 4.0
 IRRELEVANT = 5.0  # placing prose that shares no word with the question in its slot
+TITLE_WORDS = 8  # prose this short is a title or a restated question, not an answer
 
 
 @dataclass
@@ -48,6 +49,16 @@ class _Section:
     pieces: list[int] = field(default_factory=list)  # substantive pieces after (and incl.) the label
     repeat: bool = False  # its label repeats a question number that already opened a section
     moved: str = ""  # why a repeated label's section went to another question
+
+
+def statement_piece(cell: Cell) -> Piece:
+    """A cell that only lists the assignment's questions (see `numbering`): no label, no content."""
+    return Piece(cell.index, cell.kind, 0, len(cell.source.split("\n")) - 1, cell.source, None, [])
+
+
+def is_statement(piece: Piece) -> bool:
+    # split_cell gives a cell with text at least one content; only a statement has none.
+    return piece.label is None and not piece.contents and bool(piece.text.strip())
 
 
 def _describe_piece(sub: Submission, piece: Piece) -> str:
@@ -89,9 +100,13 @@ def _content_words(text: str) -> set[str]:
 
 def relevant(piece: Piece, q: QuestionRef) -> bool:
     """Prose that shares at least one content word with the question (or an alias)."""
+    return relevant_text(" ".join(c.text for c in piece.contents), q)
+
+
+def relevant_text(text: str, q: QuestionRef) -> bool:
     words = _content_words(" ".join((q.text, *q.aliases)))
-    text = " ".join(c.text for c in piece.contents).lower()
-    return any(w in text for w in words)
+    lowered = text.lower()
+    return any(w in lowered for w in words)
 
 
 def _assign_cost(piece: Piece, q: QuestionRef) -> float:
@@ -112,7 +127,7 @@ def _skip_cost(piece: Piece, questions: Sequence[QuestionRef]) -> float:
     if piece.has_code:
         return SKIP_LONG
     words = sum(len(c.text.split()) for c in piece.contents)
-    if words <= 8 or not any(relevant(piece, q) for q in questions):
+    if words <= TITLE_WORDS or not any(relevant(piece, q) for q in questions):
         return SKIP_SHORT
     return SKIP_LONG
 
@@ -463,6 +478,8 @@ def _runs(unmarked: list[QuestionRef], order: Mapping[str, int]) -> list[list[Qu
 def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int], qs: list[QuestionRef],
                         placement: dict[int, _Placement], *, anchored: bool, allow_skip: bool, context: str) -> None:
     result = align([pieces[i] for i in stretch], qs, anchored=anchored, allow_skip=allow_skip)
+    if anchored:
+        _keep_first_code([pieces[i] for i in stretch], qs, result)
     lead_ins = _follow_lead_ins([pieces[i] for i in stretch], result)
     counts: dict[str, int] = {}
     for t, (i, k) in enumerate(zip(stretch, result, strict=True)):
@@ -483,6 +500,25 @@ def _place_by_alignment(sub: Submission, pieces: list[Piece], stretch: list[int]
             detail = (f"by position: {context}; {_describe_piece(sub, p)} ends with ':' and introduces the code "
                       f"right after it, which is placed in {q.id}")
         placement[i] = _Placement(q.id, Method.POSITION, detail)
+
+
+def _keep_first_code(run: Sequence[Piece], qs: Sequence[QuestionRef], result: list[int | None]) -> None:
+    """A labelled code question keeps the code right after its label (`### Q5. How can we create a
+    pool?`, then the program), unless that code fits a following unlabelled question better by what
+    it does: the alignment would give it away to fill that question's slot, leaving the labelled
+    question with its heading alone. Only a question whose section holds no more than a title (up
+    to TITLE_WORDS words) before that code. Changes `result`, keeping order."""
+    labelled = qs[0]
+    own = [p for p, k in zip(run, result, strict=True) if k == 0]
+    if labelled.kind != "code" or any(p.has_code for p in own) \
+            or sum(len(c.text.split()) for p in own for c in p.contents) > TITLE_WORDS:
+        return  # it has code, or an answer in words: the alignment's choice stands
+    t = next((t for t, p in enumerate(run) if p.has_code), None)
+    if t is None or any(k not in (0, None) for k in result[:t]):
+        return
+    k = result[t]
+    if k is not None and content_score(run[t], qs[k]) <= content_score(run[t], labelled):
+        result[t] = 0
 
 
 def _follow_lead_ins(run: Sequence[Piece], result: list[int | None]) -> set[int]:
@@ -535,6 +571,8 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
              placement: Mapping[int, _Placement], label_text: Mapping[str, str]) -> list[Answer]:
     answers: list[Answer] = []
     split_cells = {p.cell for p in pieces if p.first > 0}
+    statements = [f"{_describe_piece(sub, p)} only lists the questions: read as the assignment's statement, "
+                  "its labels open no answer" for p in pieces if is_statement(p)]
     for q in questions:
         # Code moved here by its content first, then the rest in file order (a further file's after).
         idx = sorted((i for i, pl in placement.items() if pl.question == q.id),
@@ -569,5 +607,7 @@ def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionR
             answer.reason = "no label, and no unplaced cell fits it"
         if idx and not answer.answered:
             answer.reason += " (but it is empty)"
+        if statements:
+            answer.reason += f" ({'; '.join(statements)})"
         answers.append(answer)
     return answers

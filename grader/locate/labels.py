@@ -32,6 +32,17 @@ ANSWER_VARIABLE = re.compile(r"^(?:ans|answer|question|q|sol)_?(?P<n>\d{1,2})\s*
 ANSWER_OPENER = re.compile(r"^\s*(?:#+\s*)?(?:\*\*)?\s*(?:ans(?:wer)?s?|sol(?:ution)?)\s*[-:=.)]+\s*(?:\*\*)?\s*", re.I)
 # A bare question number: `3.`, `3)`, `(3)`, `3.)` alone on its line, or fused onto code (`6.import x`).
 BARE_NUMBER = re.compile(r"^\(?(?P<n>\d{1,2})\s*(?:\.\)|[.)])\s*(?P<after>.*)$")
+# A heading that is only a number: `##1`, `## 3.`, `# 4)`. In code only as `##3` (a `# 1` comment may number steps).
+HEADING_NUMBER = re.compile(r"^(?P<hashes>\#{1,6})\s*(?P<n>\d{1,2})\s*[.):]?\s*$")
+# A numbered title: `3. **Python Code to Create a Process**:`, `**3. Create a Process**`, `## 3. Create a Process`.
+# A label only where the file's numbering shows it (see `numbering`): it may also be a list item.
+NUMBERED_TITLE = re.compile(
+    r"""^(?:\ {0,3}(?P<n1>\d{1,2})\s*[.)]\s*\*\*(?P<t1>[^*]{2,100}?)\*\*\s*:?\s*
+         |\ {0,3}\*\*(?P<n2>\d{1,2})\s*[.)]\s*(?P<t2>[^*]{2,100}?)\*\*\s*:?\s*
+         |\#{1,6}\s*(?P<n3>\d{1,2})\s*[.):]\s*(?P<t3>\S.{1,100}?)\s*)$""",
+    re.VERBOSE,
+)
+TITLE_WORDS = 12  # a numbered title longer than this is a list item's sentence, not a title
 _STATEMENT = re.compile(r"^(import|from|def|class|if|for|while|with|try|async)\b")
 _TAGS = re.compile(r"<[^>]{1,40}>")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -54,8 +65,17 @@ def find_label(line: str, *, in_code: bool) -> LabelHit | None:
         if var:
             return LabelHit(int(var.group("n")), stripped[: var.end()].rstrip("'\"rRbBuUfF ").rstrip("= ").strip(),
                             stripped[var.end() - 1 :])
-        if not stripped.startswith(("#", "'", '"')) and not _not_code(stripped):
-            return None
+    hit = _marker(stripped, in_code)
+    # A raw code line that is Python is code, never a label (`q1 = Queue()`); compiled last, as it costs most.
+    if hit is not None and in_code and not stripped.startswith(("#", "'", '"')) and not _not_code(stripped):
+        return None
+    return hit
+
+
+def _marker(stripped: str, in_code: bool) -> LabelHit | None:
+    heading = HEADING_NUMBER.match(stripped)
+    if heading is not None and int(heading.group("n")) and (not in_code or len(heading.group("hashes")) >= 2):
+        return LabelHit(int(heading.group("n")), stripped, "")
     m = LABEL.match(stripped)
     if not m:
         return _bare_number(stripped)
@@ -65,6 +85,18 @@ def find_label(line: str, *, in_code: bool) -> LabelHit | None:
     after = m.group("after")
     marker = stripped[: len(stripped) - len(after)].strip()
     return LabelHit(number, marker, after)
+
+
+def numbered_title(line: str) -> tuple[int, str] | None:
+    """The number and title of a numbered title line (`3. **Create a Process**:`), if it is one."""
+    m = NUMBERED_TITLE.match(line.rstrip())
+    if m is None:
+        return None
+    number = int(m.group("n1") or m.group("n2") or m.group("n3"))
+    title = strip_decoration(m.group("t1") or m.group("t2") or m.group("t3")).rstrip(":").strip()
+    if not number or not title or len(title.split()) > TITLE_WORDS:
+        return None
+    return number, title
 
 
 def _bare_number(stripped: str) -> LabelHit | None:

@@ -7,12 +7,13 @@ or a long script) is cut at each label line, so each answer can be located and r
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from grader.answers import Method, PartKind, WrittenIn
 from grader.locate.labels import (
     ANSWER_OPENER,
+    ANSWER_VARIABLE,
     LabelHit,
     find_label,
     normalise,
@@ -139,8 +140,11 @@ def _is_question_line(line: str, questions: Sequence[QuestionRef], qid: str | No
     return False
 
 
-def split_cell(cell: Cell, questions: Sequence[QuestionRef]) -> list[Piece]:
-    """Cut a cell at its label lines and classify each piece."""
+def split_cell(cell: Cell, questions: Sequence[QuestionRef],
+               extra: Mapping[int, tuple[Label, LabelHit]] | None = None) -> list[Piece]:
+    """Cut a cell at its label lines and classify each piece. `extra`: further label lines (by line
+    index) that only reading the whole file shows (`numbering`: numbered titles in sequence)."""
+    extra = extra or {}
     lines = cell.source.split("\n")
     in_code = cell.kind is CellKind.CODE
     starts: list[tuple[int, Label | None, LabelHit | None]] = []
@@ -149,14 +153,26 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef]) -> list[Piece]:
         return [Piece(cell.index, cell.kind, 0, max(0, len(lines) - 1), cell.source, None, [])]
     in_fence = False
     text_checks = 0  # a bound, so that a huge cell cannot make the locator slow
+    # A code cell that is not Python as a whole may hold prose answers typed into it ('Q1. ...',
+    # then 'Q2. ...'): there a label line that is not Python opens a new answer too.
+    prose_cell = in_code and not compiles(cell.source)
     for i, line in enumerate(lines):
         if re.match(r"^\s*(```|~~~)", line):
             in_fence = not in_fence
             continue
+        if i in extra:
+            starts.append((i, *extra[i]))
+            continue
         if in_fence or not line.strip() or (in_code and line[:1] in (" ", "\t")):
             continue
         if i != first_text and in_code and not line.lstrip().startswith(("#", "'''", '"""')):
-            continue  # inside code, only comment or string lines can open a new answer
+            # Inside code, only comment or string lines open a new answer (and labels typed as prose;
+            # not `Ans2 = "..."`, which may be a line of a broken program).
+            typed = _label_for(line, in_code, questions, match_text=False) \
+                if prose_cell and not ANSWER_VARIABLE.match(line) else None
+            if typed is not None:
+                starts.append((i, *typed))
+            continue
         text_checks += 1
         found = _label_for(line, in_code, questions, match_text=text_checks <= MAX_TEXT_CHECKS)
         if found is None and i == first_text and len(lines) > i + 1:

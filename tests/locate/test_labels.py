@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from grader.locate.labels import find_label, question_text_match
+from grader.locate.labels import find_label, numbered_title, question_text_match
 
 MARKDOWN = {
     "# Q1. What is": 1, "### Q1.": 1, "<h3>Q1. What is</h3>": 1, "<h3> Q6. Write": 6, "**Q1**": 1,
     "**Q1.** text": 1, "Q1": 1, "Q1.": 1, "Question 1": 1, "Ans 1": 1, "Answer = 1": 1, "#Ans1.)": 1,
     "A1. Multiprocessing is": 1, "Q.1 what": 1, "Q-3": 3, "Que 2:": 2, "Answer = 6": 6, "#Q5.": 5,
-    "Answer to Q3": 3, "'''Q1. What is multiprocessing'''": 1,
+    "Answer to Q3": 3, "'''Q1. What is multiprocessing'''": 1, "##1": 1, "## 3.": 3, "# 4)": 4,
 }
 NOT_LABELS = ["A 2-core machine", "1. Multiple processes", "Answer:-", "Ans- Multi", "Quick note",
               "Qualified 3 times", "Ans:- 2 processes run", "Q", "Answer:"]
 CODE = {"#Q4": 4, "##Q3": 3, "# Q3.": 3, 'Ans1 = "Multiprocessing is"': 1, "Answer_2 = '''x'''": 2,
-        "Q1. What is multiprocessing in python?": 1, "# Q3 create a process": 3}
-NOT_CODE_LABELS = ["q1 = Queue()", "a1 = 5", "print('Q1')", "# Answer:-", "Q1 = multiprocessing.Queue()"]
+        "Q1. What is multiprocessing in python?": 1, "# Q3 create a process": 3, "##5": 5, "## 6.": 6}
+NOT_CODE_LABELS = ["q1 = Queue()", "a1 = 5", "print('Q1')", "# Answer:-", "Q1 = multiprocessing.Queue()", "# 1", "#2."]
 
 
 @pytest.mark.parametrize("line", sorted(MARKDOWN))
@@ -110,3 +110,12 @@ def test_question_text_match_skips_only_comparisons_that_cannot_change_its_answe
             assert found == exact(line, threshold), (line, threshold)
             hits += found is not None
     assert hits > 50  # the lines are close enough to the questions to be hits, often
+
+
+def test_numbered_titles_are_read_but_list_sentences_are_not() -> None:
+    assert numbered_title("3. **Python Code to Create a Process**:") == (3, "Python Code to Create a Process")
+    assert numbered_title("**5. Creating a Pool:**") == (5, "Creating a Pool")
+    assert numbered_title("## 6. Four processes") == (6, "Four processes")
+    for line in ("1. **Memory**: each process has its own", "1. Memory: own space", "2. plain item",
+                 "3. **" + "word " * 13 + "**"):
+        assert numbered_title(line) is None, line

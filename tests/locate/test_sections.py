@@ -143,3 +143,59 @@ def test_a_restated_question_that_goes_on_to_answer_is_the_answer_and_lead_ins_g
     assert lines["Q3"] == [5, 6] and lines["Q5"] == [20, 21]  # each lead-in with the code it introduces
     assert lines["Q4"] == [18]
     assert "ends with ':' and introduces the code" in answers["Q5"].reason
+
+
+PROSE_Q1 = "Q1. Multiprocessing runs several processes in parallel on several CPU cores."
+PROSE_Q2 = ("Q2. Differences: processes have separate memory; threads share memory; multiprocessing suits "
+            "CPU-bound work, threading I/O-bound work.")
+
+
+def test_a_code_cell_of_prose_answers_is_cut_at_each_label(tmp_path: Path) -> None:
+    # Real YuvrajRawat: answers to Q1 and Q2 typed as text into one code cell (it is not Python).
+    cell = f"{PROSE_Q1}\n\n{PROSE_Q2}\n"
+    _, answers = located(code_cells_notebook(tmp_path, cell, "# Q3\nimport multiprocessing\n"))
+    assert answers["Q1"].prose_text() == PROSE_Q1.removeprefix("Q1. ")
+    assert answers["Q2"].method is Method.MARKER and answers["Q2"].prose_text() == PROSE_Q2.removeprefix("Q2. ")
+    # The same answers as comments were already cut (comment lines are read for labels).
+    commented = f"# {PROSE_Q1}\n\n# {PROSE_Q2}\n"
+    _, answers = located(code_cells_notebook(tmp_path, commented, "# Q3\nimport multiprocessing\n"))
+    texts = {q: " ".join(p.text for p in answers[q].parts) for q in ("Q1", "Q2")}
+    assert "separate memory" in texts["Q2"] and "separate memory" not in texts["Q1"]
+
+
+def test_a_label_like_line_inside_a_program_does_not_cut_it(tmp_path: Path) -> None:
+    program = ("import multiprocessing\nq2 = 'Q2. not a label'\nQ2 = multiprocessing.Queue()\n"
+               "print('done')\n")
+    _, answers = located(code_cells_notebook(tmp_path, "# Q3\n" + program))
+    (part,) = answers["Q3"].code_parts()
+    assert "Q2 = multiprocessing.Queue()" in part.text and answers["Q2"].method is not Method.MARKER
+    # A broken program (not Python as a whole) is not cut at an `ans2 = "..."` line either.
+    broken = "# Q3\nimport multiprocessing\nif True\n    pass\nans2 = 'Q2. not a label'\nprint(ans2)\n"
+    _, answers = located(code_cells_notebook(tmp_path, broken))
+    assert "print(ans2)" in answers["Q3"].parts[0].text and not answers["Q2"].parts
+
+
+POOL_PROGRAM = ("import multiprocessing\n\ndef sq(x):\n    return x * x\n\nif __name__ == '__main__':\n"
+                "    with multiprocessing.Pool(4) as pool:\n        print(pool.map(sq, [1, 2, 3]))\n")
+FOUR_PROCESSES = ("import multiprocessing\n\nif __name__ == '__main__':\n"
+                  "    ps = [multiprocessing.Process(target=print, args=(n,)) for n in range(4)]\n"
+                  "    for p in ps:\n        p.start()\n")
+
+
+def heading_then_code(tmp_path: Path, heading: str, code: str) -> Path:
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": heading},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": code}]}
+    path = tmp_path / "sheet.ipynb"
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def test_a_labelled_code_question_keeps_the_code_after_its_shortened_question(tmp_path: Path) -> None:
+    # The heading's words are no answer: the Pool program after it is Q5's, though Q6 has no label.
+    _, answers = located(heading_then_code(tmp_path, "### Q5. How can we create a pool?", POOL_PROGRAM))
+    assert answers["Q5"].cells == [0, 1] and "Pool(4)" in answers["Q5"].code_parts()[0].text
+    assert not answers["Q6"].parts
+    # Code that does what the next, unlabelled question asks (and not what Q5 asks) still goes there.
+    _, answers = located(heading_then_code(tmp_path, "### Q5. How can we create a pool?", FOUR_PROCESSES))
+    assert answers["Q6"].cells == [1] and not answers["Q5"].code_parts()
