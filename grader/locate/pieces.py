@@ -258,8 +258,10 @@ def _comment_in_code(lines: Sequence[str], i: int) -> str | None:
     indent = line[: len(line) - len(line.lstrip(" \t"))]
     if "\t" in indent or len(indent) >= 4:
         return "comment"
-    before = next((ln for ln in reversed(lines[:i]) if ln.strip()), None)
-    after = next((ln for ln in lines[i + 1 :] if ln.strip()), None)
+    # Scanned by index, not sliced: each scan stops at the next non-blank line, so a cell of many
+    # `#` lines costs linear time in all.
+    before = next((lines[k] for k in range(i - 1, -1, -1) if lines[k].strip()), None)
+    after = next((lines[k] for k in range(i + 1, len(lines)) if lines[k].strip()), None)
     if before is None or after is None or not code_line_score(before) or not code_line_score(after):
         return None
     return "comment" if indent or after[:1] in (" ", "\t") else "marker only"
@@ -459,7 +461,7 @@ def _classify_markdown(whole: str, body: str, dropped: list[str], kind: CellKind
         if f.code.strip() and (compiles(f.code) or looks_like_code(f.code)):
             notes = [f"code in a fenced block of {where}"]
             if not f.closed:
-                notes.append("its ``` fence is never closed: the code block runs to the end of the cell, "
+                notes.append("its opening fence is never closed: the code block runs to the end of the cell, "
                              "as Markdown reads it")
             blocks.append((f.first, f.last, Content(PartKind.CODE, f.code, from_markdown=True, notes=notes)))
         else:
