@@ -108,3 +108,18 @@ def test_a_raw_cell_of_prose_and_code_is_split_like_an_answer_sheet(tmp_path: Pa
     assert all(any("raw cell" in n for n in p.notes) for p in q4.parts)
     shown = render(sub, list(answers.values()))
     assert "[code, from a raw cell]" in shown and "[prose, in raw-cell]" in shown and "from markdown" not in shown
+
+
+def test_many_unclosed_fences_are_read_in_linear_time(tmp_path: Path) -> None:
+    # Hostile: 20,000 opening fences that never close. Paired by a backtracking regex this took
+    # 44 s here; read line by line, a fraction of a second.
+    import time
+
+    from grader.load import load
+    from grader.locate import locate
+    from tests.locate.helpers import questions
+
+    sub = load(notebook(tmp_path, ("markdown", "\n".join(["```python"] * 20000))))
+    start = time.monotonic()
+    locate(sub, questions())
+    assert time.monotonic() - start < 5
