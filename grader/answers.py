@@ -33,6 +33,7 @@ class WrittenIn(str, Enum):
     COMMENT = "code-comment"
     STRING = "string-literal"
     CODE_CELL = "code"  # prose typed straight into a code cell (it would not compile)
+    RAW = "raw-cell"  # prose in a notebook's raw cell
 
 
 @dataclass

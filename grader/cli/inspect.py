@@ -11,7 +11,7 @@ from typing import Any
 from grader.answers import Answer, PartKind
 from grader.cli.common import add_one_option, add_rubric_option
 from grader.errors import SubmissionError
-from grader.submission import Submission
+from grader.submission import CellKind, Submission
 
 PREVIEW_LINES = 3
 WIDTH = 100
@@ -112,7 +112,7 @@ def render(sub: Submission, answers: list[Answer], *, show_cells: bool = False) 
             if part.kind is PartKind.PROSE and part.written_in:
                 tag += f", in {part.written_in.value}"
             if part.from_markdown:
-                tag += ", from markdown"
+                tag += ", from a raw cell" if cell.kind is CellKind.RAW else ", from markdown"
             out.append(f"      [{tag}] {cell.origin.describe()}")
             out.extend(f"        | {ln}" for ln in _preview(part.text))
             out.extend(f"        note: {n}" for n in part.notes)

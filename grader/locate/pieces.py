@@ -7,6 +7,7 @@ or a long script) is cut at each label line, so each answer can be located and r
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -31,8 +32,70 @@ from grader.pysource import (
 )
 from grader.submission import Cell, CellKind
 
-FENCED = re.compile(r"^\s*(```|~~~)\s*(?P<lang>[\w+-]*)\s*\n(?P<code>.*?)^\s*\1\s*$", re.M | re.S)
+_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\s`]*)[^`]*$")
+_FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*$")
 _PY_LANGS = {"", "python", "py", "python3", "ipython", "ipython3"}
+_QUOTES = ('"""', "'''")
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A fenced block of a markdown or raw cell, read as CommonMark reads it."""
+
+    first: int  # line of the opening fence
+    last: int  # line of the closing fence; the cell's last line when the fence is never closed
+    lang: str
+    code: str  # the lines between, without the opening fence's indentation
+    closed: bool
+
+    @property
+    def python(self) -> bool:
+        return self.lang.strip("{}").lower() in _PY_LANGS
+
+
+def fences(lines: Sequence[str]) -> list[Fence]:
+    """The fenced blocks, in order. A fence closes only at a fence line of the same character, at
+    least as long and with nothing after it; one never closed runs to the end of the cell. The
+    opening fence's indentation (a fence inside a list item) is removed from its lines."""
+    found: list[Fence] = []
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if m is None:
+            i += 1
+            continue
+        fence, indent = m.group("fence"), len(m.group("indent"))
+        j = i + 1
+        while j < len(lines):
+            c = _FENCE_CLOSE.match(lines[j])
+            if c is not None and c.group("fence")[0] == fence[0] and len(c.group("fence")) >= len(fence):
+                break
+            j += 1
+        body = [ln[min(indent, len(ln) - len(ln.lstrip(" \t"))):] for ln in lines[i + 1 : j]]
+        found.append(Fence(i, min(j, len(lines) - 1), m.group("lang"), "\n".join(body).strip("\n"), j < len(lines)))
+        i = j + 1
+    return found
+
+
+def _quoted_code(lines: Sequence[str], outside: set[int]) -> list[tuple[int, int, str]]:
+    """Code wrapped whole in a triple-quoted string in a markdown cell: a line that is only `\"\"\"`
+    (or `'''`) at the start of a line, code, and a line that is only the same quotes. A student's
+    habit of quoting; what is inside is the answer when it compiles and has the shape of code."""
+    found: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(lines):
+        q = lines[i].rstrip()
+        if i in outside and q in _QUOTES:
+            j = next((k for k in range(i + 1, len(lines)) if k in outside and lines[k].strip() == q), None)
+            if j is None:
+                break
+            code = textwrap.dedent("\n".join(lines[i + 1 : j])).strip("\n")
+            if code.strip() and compiles(code) and looks_like_code(code):
+                found.append((i, j, code))
+            i = j + 1  # a quoted paragraph of prose stays prose, its quotes paired
+            continue
+        i += 1
+    return found
 
 
 @dataclass(frozen=True)
@@ -173,8 +236,12 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef],
             if typed is not None:
                 starts.append((i, *typed))
             continue
+        comment = None if in_code else _comment_in_code(lines, i)
+        if comment == "comment":
+            continue
         text_checks += 1
-        found = _label_for(line, in_code, questions, match_text=text_checks <= MAX_TEXT_CHECKS)
+        found = _label_for(line, in_code, questions,
+                           match_text=text_checks <= MAX_TEXT_CHECKS and comment != "marker only")
         if found is None and i == first_text and len(lines) > i + 1:
             # A question copied over two lines.
             two = line + " " + lines[i + 1]
@@ -193,6 +260,27 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef],
         pieces.append(Piece(cell.index, cell.kind, start, end, text, label,
                             classify(text, cell.kind, label, hit, questions)))
     return pieces
+
+
+def _comment_in_code(lines: Sequence[str], i: int) -> str | None:
+    """Is this `#` line of a markdown or raw cell a Python comment of unfenced code, not a heading?
+    "comment": indented four or more (Markdown makes no heading of it), or between code lines
+    inside their block (the next code line is indented); "marker only": between code lines at the
+    margin, where only a real label (`# Q5.`) opens a new answer, not a comment that happens to
+    repeat the question's words; None: read it as a heading."""
+    line = lines[i]
+    if not line.lstrip().startswith("#"):
+        return None
+    indent = line[: len(line) - len(line.lstrip(" \t"))]
+    if "\t" in indent or len(indent) >= 4:
+        return "comment"
+    # Scanned by index, not sliced: each scan stops at the next non-blank line, so a cell of many
+    # `#` lines costs linear time in all.
+    before = next((lines[k] for k in range(i - 1, -1, -1) if lines[k].strip()), None)
+    after = next((lines[k] for k in range(i + 1, len(lines)) if lines[k].strip()), None)
+    if before is None or after is None or not code_line_score(before) or not code_line_score(after):
+        return None
+    return "comment" if indent or after[:1] in (" ", "\t") else "marker only"
 
 
 def _strong(line: str, questions: Sequence[QuestionRef]) -> bool:
@@ -248,8 +336,8 @@ def _restated_and_answered(line: str, questions: Sequence[QuestionRef], qid: str
 
 def _continues_question(first: str, second: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
     """A question copied over two lines: the second line completes it."""
-    if not second.strip() or code_line_score(second):
-        return False
+    if not second.strip() or code_line_score(second) or _FENCE_OPEN.match(second) or second.strip() in _QUOTES:
+        return False  # a fence (or quotes) opening the answer's code is never part of the question
     return _is_question_line(first + " " + second, questions, qid) and len(normalise(second).split()) <= 8
 
 
@@ -289,7 +377,7 @@ def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | Non
             return [Content(PartKind.CODE, code, notes=[
                 f"the answer marker {marker!r} is fused onto the first code line: read as a marker, the rest as code"])]
         return _classify_code(text, body, dropped)
-    return _classify_markdown(text, body, dropped)
+    return _classify_markdown(text, body, dropped, kind)
 
 
 def _classify_code(whole: str, body: str, dropped: list[str]) -> list[Content]:
@@ -318,11 +406,10 @@ def _classify_code(whole: str, body: str, dropped: list[str]) -> list[Content]:
                     notes=["prose typed into a code cell (it is not Python)"])]
 
 
-def _prose_then_code(body: str) -> list[Content] | None:
-    """A code cell that does not compile because prose and code were typed into it together (an
-    explanation, then the program): read as an answer sheet is, its code is what compiles, found
-    line by line, and the rest is prose. None unless it holds a sentence of prose and code that
-    compiles, so a program with a typo stays a program (and fails as one)."""
+def _code_groups(body: str, dedent: bool = False) -> tuple[list[str], list[str]]:
+    """Prose lines and code blocks, read as an answer sheet is: code is what compiles, found line by
+    line (`code_run`); the rest is prose. With `dedent`, a block indented as a whole loses that
+    indentation, as the plain-text reader reads it."""
     from grader.load.text_export import code_run
 
     lines = body.split("\n")
@@ -338,8 +425,21 @@ def _prose_then_code(body: str) -> list[Content] | None:
         last = end - 1
         while last > i and not lines[last].strip():
             last -= 1
-        code.append("\n".join(lines[i:last + 1]))
+        block = lines[i:last + 1]
+        if dedent:
+            indent = len(block[0]) - len(block[0].lstrip(" \t"))
+            block = [ln[indent:] for ln in block]
+        code.append("\n".join(block))
         i = last + 1
+    return prose, code
+
+
+def _prose_then_code(body: str) -> list[Content] | None:
+    """A code cell that does not compile because prose and code were typed into it together (an
+    explanation, then the program): read as an answer sheet is, its code is what compiles, found
+    line by line, and the rest is prose. None unless it holds a sentence of prose and code that
+    compiles, so a program with a typo stays a program (and fails as one)."""
+    prose, code = _code_groups(body)
     sentence = any(len(ln.split()) >= 5 for ln in prose)
     if not code or not sentence or not all(compiles(c) for c in code):
         return None
@@ -361,43 +461,75 @@ def _stray_line_notes(code: str) -> list[str]:
     return ["does not compile as submitted (a syntax error)"]
 
 
-def _classify_markdown(whole: str, body: str, dropped: list[str]) -> list[Content]:
-    contents: list[Content] = []
-    fences = [m for m in FENCED.finditer(body) if m.group("lang").lower() in _PY_LANGS]
-    if fences:
+def _classify_markdown(whole: str, body: str, dropped: list[str], kind: CellKind) -> list[Content]:
+    raw = kind is CellKind.RAW
+    where = "a raw cell" if raw else "a markdown cell"
+    written = WrittenIn.RAW if raw else WrittenIn.MARKDOWN
+    lines = body.split("\n")
+    # Blocks by line span: a Python fence's code (or its prose, when it holds no code), and code
+    # wrapped whole in a triple-quoted string. Another language's fence stays in the prose as written.
+    blocks: list[tuple[int, int, Content | str]] = []
+    outside = set(range(len(lines)))
+    for f in fences(lines):
+        outside -= set(range(f.first, f.last + 1))
+        if not f.python:
+            continue
+        if f.code.strip() and (compiles(f.code) or looks_like_code(f.code)):
+            notes = [f"code in a fenced block of {where}"]
+            if not f.closed:
+                notes.append("its opening fence is never closed: the code block runs to the end of the cell, "
+                             "as Markdown reads it")
+            blocks.append((f.first, f.last, Content(PartKind.CODE, f.code, from_markdown=True, notes=notes)))
+        else:
+            blocks.append((f.first, f.last, f.code))
+    for first, last, code in _quoted_code(lines, outside):
+        blocks.append((first, last, Content(PartKind.CODE, code, from_markdown=True, notes=[
+            f"code wrapped whole in a triple-quoted string in {where}: the code inside the string is read as "
+            "the answer (run as written, the string would do nothing)"])))
+    if blocks:
+        contents: list[Content] = []
         prose_chunks = []
         pos = 0
-        for m in fences:
-            prose_chunks.append(body[pos : m.start()])
-            code = m.group("code").rstrip("\n")
-            if code.strip() and (compiles(code) or looks_like_code(code)):
-                contents.append(Content(PartKind.CODE, code, from_markdown=True,
-                                        notes=["code in a fenced block of a markdown cell"]))
+        for first, last, found in sorted(blocks, key=lambda b: b[0]):
+            prose_chunks.append("\n".join(lines[pos:first]))
+            if isinstance(found, Content):
+                contents.append(found)
             else:
-                prose_chunks.append(code)
-            pos = m.end()
-        prose_chunks.append(body[pos:])
+                prose_chunks.append(found)
+            pos = last + 1
+        prose_chunks.append("\n".join(lines[pos:]))
         prose = "\n".join(c.strip("\n") for c in prose_chunks if c.strip())
         if prose.strip():
-            contents.insert(0, Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(prose)),
-                                       WrittenIn.MARKDOWN))
+            contents.insert(0, Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(prose)), written))
         return contents
     # Bare code typed into a markdown cell must really be Python: it compiles (with or without
     # its label line), or would without one stray line. Indented prose bullets look code-shaped
     # but never compile.
     code_lines = [ln for ln in body.split("\n") if ln.strip() and not ln.lstrip().startswith("#")]
-    if len(code_lines) >= 2 and looks_like_code(body):
-        note = "code typed into a markdown cell (never run in the notebook)"
+    shaped = len(code_lines) >= 2 and looks_like_code(body)
+    note = f"code typed into {where} (never run in the notebook)"
+    if shaped:
         if compiles(whole):
             return [Content(PartKind.CODE, whole, from_markdown=True, notes=[note])]
         if compiles(body):
             if dropped:
                 note += f"; its label line {dropped[0].strip()[:40]!r} is left out, as it is not Python"
             return [Content(PartKind.CODE, body, from_markdown=True, notes=[note])]
+    if raw:
+        # A raw cell is plain text: read as an answer sheet is (what compiles is code, line by line).
+        prose_lines, codes = _code_groups(body, dedent=True)
+        if codes:
+            split_note = "prose and code typed together into a raw cell (never run in the notebook): the code is " \
+                "what compiles, found line by line as in a plain-text answer sheet; the rest is prose"
+            prose = _strip_answer_opener(strip_decoration("\n".join(prose_lines).strip()))
+            return [*([Content(PartKind.PROSE, prose, written, notes=[split_note])] if prose.strip() else []),
+                    *(Content(PartKind.CODE, c, from_markdown=True,
+                              notes=[split_note if prose.strip() else note]) for c in codes)]
+    if shaped:
         stray = _stray_line_notes(body)
         if "it would compile without line" in stray[0]:
             return [Content(PartKind.CODE, body, from_markdown=True, notes=[note, *stray])]
-    return [Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), WrittenIn.MARKDOWN)]
+    return [Content(PartKind.PROSE, _strip_answer_opener(strip_decoration(body)), written)]
 
 
 def reclassified(piece: Piece, questions: Sequence[QuestionRef]) -> Piece:
