@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import textwrap
 from typing import Any
 
 import pytest
@@ -43,7 +44,18 @@ def _imports(cells: list[Cell]) -> str:
     return "\n".join(out)
 
 
-FENCE = re.compile(r"^```(?:python)?[ \t]*\n(.*?)^```", re.M | re.S)
+# A fence may be indented as a whole, under a Markdown list item (file 054).
+FENCE = re.compile(r"^[ \t]*```(?:python)?[ \t]*\n(.*?)^[ \t]*```", re.M | re.S)
+QUOTED = re.compile(r'^"""[ \t]*\n(.*?)^"""', re.M | re.S)
+
+
+def _is_program(text: str) -> bool:
+    """Code that does something: it parses and is more than string literals and comments."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return False
+    return any(not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)) for s in tree.body)
 
 
 def _programs(sub: Submission, location: dict[str, Any]) -> list[str]:
@@ -55,9 +67,14 @@ def _programs(sub: Submission, location: dict[str, Any]) -> list[str]:
     first = min(c.index for c in code)
     before = _imports([c for c in sub.cells if c.kind is CellKind.CODE and c.index < first
                        and sub.same_file(c.index, first)]) + "\n"
-    fenced = [block for c in code if c.kind is not CellKind.CODE for block in FENCE.findall(c.source)]
+    fenced = [textwrap.dedent(block) for c in code if c.kind is not CellKind.CODE for block in FENCE.findall(c.source)]
     if fenced:
         return [before + block for block in fenced]
+    # programs typed into markdown between """ lines, as if the cell were a .py file of strings (file 050)
+    quoted = [block for c in code if c.kind is not CellKind.CODE for block in QUOTED.findall(c.source)
+              if _is_program(block)]
+    if quoted:
+        return [before + block for block in quoted]
     return [before + "\n\n".join(c.source for c in code)]
 
 

@@ -5,6 +5,8 @@ answer, or when every cell the TA names is among the cells found and none of the
 is one the TA gave to another question. Cells that hold only a question label are left out
 on both sides (the TA's line ranges include headings; the grader reports them as the marker).
 Further attempts and illustrative code the TA did not list may be found in addition.
+A cell the TA gives to several questions (one cell holding several answers) counts as wrong for none
+of them: answers report whole cells, so within such a cell the placement is measured by the verdicts.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def agreement(paths: list[Path]) -> tuple[int, int, list[str]]:
         for qid, v in entry.items():
             a = answers[qid]
             found = set(a.cells)
-            others = set().union(*(cells for o, cells in want.items() if o != qid))
+            others = set().union(*(cells for o, cells in want.items() if o != qid)) - want[qid]
             ok = (not a.answered) if not v["answered"] else (a.answered and want[qid] <= found and not found & others)
             total += 1
             agree += ok
