@@ -290,8 +290,10 @@ def _strong(line: str, questions: Sequence[QuestionRef]) -> bool:
 
 
 def _drop_label_lines(text: str, label: Label | None, hit: LabelHit | None,
-                      questions: Sequence[QuestionRef]) -> tuple[str, list[str]]:
-    """The text without its label and copied-question lines; and the lines dropped."""
+                      questions: Sequence[QuestionRef], code: bool = False) -> tuple[str, list[str]]:
+    """The text without its label and copied-question lines; and the lines dropped. In a code
+    cell (`code`), an answer on a comment label's line stays a comment (`# Q1. Multiprocessing
+    is ...` leaves `# Multiprocessing is ...`), so a comment answer is still read as one."""
     lines = text.split("\n")
     dropped: list[str] = []
     if label is None:
@@ -305,7 +307,8 @@ def _drop_label_lines(text: str, label: Label | None, hit: LabelHit | None,
             rest = re.sub(r"^[\s.):\-=*_\]]*(</\w+>)?", "", hit.rest).strip()
             rest = re.sub(r"</?\w+[^>]*>", "", rest).strip().strip("*").strip()
             if rest and not _is_question_line(rest, questions, label.question):
-                lines[i] = rest  # label followed by the answer on the same line
+                # label followed by the answer on the same line
+                lines[i] = "# " + rest if code and first.lstrip().startswith("#") else rest
             else:
                 dropped.append(first)
                 lines[i] = ""
@@ -363,7 +366,7 @@ def _strip_answer_opener(text: str) -> str:
 
 def classify(text: str, kind: CellKind, label: Label | None, hit: LabelHit | None,
              questions: Sequence[QuestionRef]) -> list[Content]:
-    body, dropped = _drop_label_lines(text, label, hit, questions)
+    body, dropped = _drop_label_lines(text, label, hit, questions, code=kind is CellKind.CODE)
     if not body.strip():
         return [Content(None, "")]
     if kind is CellKind.CODE:

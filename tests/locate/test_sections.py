@@ -199,3 +199,21 @@ def test_a_labelled_code_question_keeps_the_code_after_its_shortened_question(tm
     # Code that does what the next, unlabelled question asks (and not what Q5 asks) still goes there.
     _, answers = located(heading_then_code(tmp_path, "### Q5. How can we create a pool?", FOUR_PROCESSES))
     assert answers["Q6"].cells == [1] and not answers["Q5"].code_parts()
+
+
+def test_a_comment_answer_on_its_label_s_line_is_prose(tmp_path: Path) -> None:
+    """`# Q1. Multiprocessing runs ...` in a code cell: the label, then the answer as a comment (before, the
+    answer lost its `#`, stopped being a comment and was read as code: "Only code was found")."""
+    path = code_cells_notebook(
+        tmp_path,
+        "# Q1. Multiprocessing runs several processes at once, each on its own CPU core.",
+        "# Q2. Processes have separate memory;\n# threads share the memory of one process.",
+        "# Q3 create a process\nimport multiprocessing\ndef f():\n    print('hi')\n"
+        "if __name__ == '__main__':\n    multiprocessing.Process(target=f).start()\n")
+    _, answers = located(path)
+    assert answers["Q1"].prose_text() == "Multiprocessing runs several processes at once, each on its own CPU core."
+    assert " ".join(answers["Q2"].prose_text().split()) == \
+        "Processes have separate memory; threads share the memory of one process."
+    assert not answers["Q1"].code_parts() and not answers["Q2"].code_parts()
+    q3 = answers["Q3"].code_parts()
+    assert len(q3) == 1 and q3[0].text.startswith("# Q3 create a process\nimport multiprocessing")
