@@ -75,12 +75,25 @@ def code_line_score(line: str) -> bool:
     return bool(_CODE_LINE.match(line))
 
 
+# A line that opens a Python block: what is indented under it is the block's body.
+_OPENER = re.compile(r"^\s*(def|class|if|elif|else|for|while|with|try|except|finally|async)\b.*:\s*(#.*)?$")
+
+
 def looks_like_code(text: str) -> bool:
-    """A judgement for text that may not compile: mostly code-shaped lines, or indented blocks."""
+    """A judgement for text that may not compile: mostly code-shaped lines, or lines indented under
+    a line that opens a block (`def f(x):`, `if __name__ == "__main__":`). Indentation alone is not
+    code: students indent the wrapped lines of a paragraph typed into a code cell."""
     lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
         return False
-    codeish = sum(1 for ln in lines if code_line_score(ln) or ln.startswith((" ", "\t")))
+    codeish = 0
+    in_block = False  # the lines since the last unindented line are under a block opener
+    for ln in lines:
+        indented = ln.startswith((" ", "\t"))
+        opener = bool(_OPENER.match(ln))
+        in_block = (in_block and indented) or opener
+        if code_line_score(ln) or (indented and in_block and not opener) or opener:
+            codeish += 1
     return codeish / len(lines) >= 0.6
 
 

@@ -217,3 +217,21 @@ def test_a_comment_answer_on_its_label_s_line_is_prose(tmp_path: Path) -> None:
     assert not answers["Q1"].code_parts() and not answers["Q2"].code_parts()
     q3 = answers["Q3"].code_parts()
     assert len(q3) == 1 and q3[0].text.startswith("# Q3 create a process\nimport multiprocessing")
+
+
+def test_a_paragraph_with_indented_wrapped_lines_in_a_code_cell_is_prose(tmp_path: Path) -> None:
+    """Real notebooks of this course type written answers into code cells with their wrapped lines indented;
+    indentation alone does not make code (before, such a cell was code: "Only code was found"). A broken
+    program, whose indented lines sit under a block opener, is still code."""
+    from grader.pysource import looks_like_code
+
+    prose = ("Q1. Multiprocessing runs several processes at the same time on multiple CPU cores.\n"
+             "    Each process has its own memory and interpreter, so it bypasses the GIL.\n"
+             "    That makes it useful for CPU-bound work.")
+    broken = ("def square(n)\n    result = n * n\n    return result\nif __name__ == '__main__':\n"
+              "    with multiprocessing.Pool(2) as pool:\n        print(pool.map(square, [1, 2]))\n")
+    assert not looks_like_code(prose) and looks_like_code(broken)
+    path = code_cells_notebook(tmp_path, prose, "# Q5\nimport multiprocessing\n" + broken)
+    _, answers = located(path)
+    assert "bypasses the GIL" in answers["Q1"].prose_text() and not answers["Q1"].code_parts()
+    assert answers["Q5"].code_parts() and not answers["Q5"].prose_text()
