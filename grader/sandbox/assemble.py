@@ -344,7 +344,10 @@ def _process(kp: KProcess, f: Facts, col: _Collected, ids: _Ids, waits: _Waits, 
     def rel(t: float | None) -> float | None:
         return None if t is None else t - f.clock - f.t0
 
-    start = rel(kp.created if kp.created is not None else kp.first)
+    # The clone's return in the parent is printed only when the parent runs again: on a loaded machine the
+    # child may already have run, and forked, by then. It existed from its own first traced call at the latest.
+    known = [t for t in (kp.created, kp.first) if t is not None]
+    start = rel(min(known)) if known else None
     end = rel(kp.end)
     if is_main:
         start = 0.0

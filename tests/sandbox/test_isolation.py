@@ -369,3 +369,43 @@ def test_a_root_grader_runs_student_code_as_a_uid_of_its_own_by_default() -> Non
     assert uid != 0 and euid != 0
     assert trace.sandbox["user"].startswith(f"uid {uid} (a uid of its own)")
     assert trace.lines[1].text == student_python() == os.path.abspath(sys.executable)
+
+
+def test_a_child_starts_before_what_it_forks_when_its_clone_returned_late(monkeypatch: pytest.MonkeyPatch) -> None:
+    """strace prints a clone's return only when the parent runs again: on a loaded machine the child may
+    already have run, and forked, by then (a run under load listed the grandchild first). A process has
+    existed since its own first traced call at the latest, so it is never listed after what it started."""
+    import dataclasses
+
+    from grader.sandbox import assemble as assembly
+    from grader.sandbox import runner
+
+    facts: list[assembly.Facts] = []
+
+    def keep(f: assembly.Facts) -> Trace:
+        facts.append(f)
+        return assembly.assemble(f)
+
+    monkeypatch.setattr(runner, "assemble", keep)
+    source = '''import multiprocessing, os
+def child():
+    if os.fork() == 0:
+        os._exit(0)
+    os.wait()
+if __name__ == "__main__":
+    p = multiprocessing.Process(target=child)
+    p.start(); p.join()
+'''
+    trace = sandboxed(source, within=5.0, start_method="fork")
+    assert [p.kind for p in trace.processes] == ["main", "process", "fork"]
+    f = facts[-1]
+    kids = sorted((kp for kp in f.kernel.processes.values() if kp.pid != f.kernel.main),
+                  key=lambda kp: kp.created or 0.0)
+    child, grandchild = kids[0], kids[1]
+    assert child.first is not None and grandchild.created is not None
+    late = dataclasses.replace(child, created=grandchild.created + 0.01)  # its clone "returned" after the fork
+    kernel_facts = dataclasses.replace(f.kernel, processes={**f.kernel.processes, child.pid: late})
+    again = assembly.assemble(dataclasses.replace(f, kernel=kernel_facts))
+    assert [p.kind for p in again.processes] == ["main", "process", "fork"]
+    process, fork = again.processes[1], again.processes[2]
+    assert process.start is not None and fork.start is not None and process.start <= fork.start
