@@ -380,7 +380,7 @@ def _place(sub: Submission, pieces: list[Piece],
         assert lp.label is not None
         label_text.setdefault(s.owner, f"{lp.label.detail} in {_describe_piece(sub, lp)}")
         for i in s.pieces:
-            if i == s.label_piece:
+            if i == s.label_piece or pieces[i].cell == lp.cell:  # (a cell cut at its label: not "follows" itself)
                 reason = f"labelled by {lp.label.detail}"
             else:
                 reason = f"follows {lp.label.detail} ({_describe_piece(sub, lp)})"

@@ -234,4 +234,9 @@ def test_a_paragraph_with_indented_wrapped_lines_in_a_code_cell_is_prose(tmp_pat
     path = code_cells_notebook(tmp_path, prose, "# Q5\nimport multiprocessing\n" + broken)
     _, answers = located(path)
     assert "bypasses the GIL" in answers["Q1"].prose_text() and not answers["Q1"].code_parts()
+    assert answers["Q1"].reason == "code cell 0: labelled by label 'Q1'"
     assert answers["Q5"].code_parts() and not answers["Q5"].prose_text()
+    # the question copied, then the answer: the cell is cut at its label, and the answer is not said to follow itself
+    path = code_cells_notebook(tmp_path, "Q1. What is multiprocessing in python? Why is it useful?\n\nA1. " + prose[4:])
+    _, answers = located(path)
+    assert "bypasses the GIL" in answers["Q1"].prose_text() and "follows" not in answers["Q1"].reason
