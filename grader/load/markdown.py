@@ -15,6 +15,7 @@ How the file is read, measured on what students hand in:
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from grader.pysource import compiles, looks_like_code, output_like
@@ -39,8 +40,21 @@ def _language(info: str) -> str:
     return re.split(r"[\s{,]", info, maxsplit=1)[0] if info else ""
 
 
+_CLOSE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*$")
+
+
 def _fences(lines: list[str]) -> list[tuple[int, int, str]]:
-    """Closed fenced blocks: (opening line, closing line, language), 0-based."""
+    """Closed fenced blocks: (opening line, closing line, language), 0-based. A fence closes at the
+    next line of only its character, at least as many; one never closed is no block. Linear: the
+    closing lines are indexed once, and a fence found unclosed means every later fence of that
+    character and at least that length is unclosed too (a file of many unclosed fences took
+    minutes)."""
+    closes: dict[str, list[tuple[int, int]]] = {"`": [], "~": []}  # char -> (line, fence length), in order
+    for j, line in enumerate(lines):
+        c = _CLOSE.match(line)
+        if c is not None:
+            closes[c.group("fence")[0]].append((j, len(c.group("fence"))))
+    unclosed: dict[str, float] = {"`": float("inf"), "~": float("inf")}  # the shortest fence found unclosed
     out: list[tuple[int, int, str]] = []
     i = 0
     while i < len(lines):
@@ -49,9 +63,14 @@ def _fences(lines: list[str]) -> list[tuple[int, int, str]]:
             i += 1
             continue
         fence = m.group("fence")
-        close = next((j for j in range(i + 1, len(lines))
-                      if re.match(rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[j])), None)
+        char, length = fence[0], len(fence)
+        close = None
+        if length < unclosed[char]:
+            candidates = closes[char]
+            k = bisect.bisect_right(candidates, (i, float("inf")))
+            close = next((candidates[x][0] for x in range(k, len(candidates)) if candidates[x][1] >= length), None)
         if close is None:
+            unclosed[char] = min(unclosed[char], length)
             i += 1
             continue
         out.append((i, close, _language(m.group("info"))))

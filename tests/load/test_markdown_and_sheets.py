@@ -176,3 +176,15 @@ def test_an_answer_marker_fused_onto_the_first_code_line_is_a_marker(tmp_path: P
         assert part.text.startswith("import multiprocessing") and compiles(part.text), qid
         assert any("answer marker 'Ans.' is fused onto the first code line" in n for n in part.notes), qid
     assert "ans = None" in answers["Q5"].code_parts()[0].text  # `ans = ...` is code, not a marker
+
+
+def test_a_markdown_file_of_many_unclosed_fences_loads_at_once(tmp_path: Path) -> None:
+    """Hostile: 5,000 opening fences that never close, one code line each (70 KB). Each was paired by
+    scanning every line after it: 84 s here. The closing lines are indexed once now."""
+    import time
+
+    path = tmp_path / "flood.md"
+    path.write_text("# Q1\n" + "```python\nx = 1\n" * 5000)
+    start = time.monotonic()
+    sub = load(path)
+    assert time.monotonic() - start < 5 and sub.format is Format.MARKDOWN
