@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -21,3 +22,13 @@ def questions() -> tuple[QuestionRef, ...]:
 def located(path: Path) -> tuple[Submission, dict[str, Answer]]:
     sub = load(path)
     return sub, {a.question: a for a in locate(sub, questions())}
+
+
+def notebook(tmp_path: Path, *cells: tuple[str, str], name: str = "sheet.ipynb") -> Path:
+    """A notebook of (kind, source) cells, written to tmp_path/name."""
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": kind, "metadata": {}, "source": source,
+         **({"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, source in cells]}
+    path = tmp_path / name
+    path.write_text(json.dumps(nb))
+    return path

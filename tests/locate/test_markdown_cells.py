@@ -3,26 +3,16 @@ class of misreading seen in real notebooks of issue 9)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from grader.answers import PartKind, WrittenIn
 from grader.cli.inspect import render
 from grader.pysource import compiles
-from tests.locate.helpers import located
+from tests.locate.helpers import located, notebook
 
 POOL = ("import multiprocessing\n\ndef sq(x):\n    return x * x\n\nif __name__ == \"__main__\":\n"
         "    # Create a pool of worker processes\n    with multiprocessing.Pool(4) as pool:\n"
         "        print(pool.map(sq, [1, 2, 3]))")
-
-
-def notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": kind, "metadata": {}, "source": source, **(
-            {"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, source in cells]}
-    path = tmp_path / "sheet.ipynb"
-    path.write_text(json.dumps(nb))
-    return path
 
 
 def indented(text: str, by: str) -> str:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from grader.answers import Method
-from tests.locate.helpers import located, questions
+from tests.locate.helpers import located, notebook, questions
 
 PROCESS = """   ```python
    import multiprocessing
@@ -33,15 +32,6 @@ POOL = """   ```python
 """
 ANSWERS = (f"1. **Multiprocessing in Python**:\n   - runs processes in parallel on several cores\n\n"
            f"3. **Create a Process**:\n{PROCESS}\n5. **Creating a Pool**:\n{POOL}")
-
-
-def notebook(tmp_path: Path, *cells: tuple[str, str]) -> Path:
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": kind, "metadata": {}, "source": source,
-         **({"outputs": [], "execution_count": None} if kind == "code" else {})} for kind, source in cells]}
-    path = tmp_path / "answers.ipynb"
-    path.write_text(json.dumps(nb))
-    return path
 
 
 def statement() -> str:

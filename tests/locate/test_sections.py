@@ -10,7 +10,7 @@ from grader.answers import Method
 from grader.load import load
 from grader.locate import locate
 from grader.pysource import compiles
-from tests.locate.helpers import located, questions
+from tests.locate.helpers import located, notebook, questions
 
 FILES = Path(__file__).resolve().parent.parent / "load" / "files"
 
@@ -58,11 +58,7 @@ def test_a_label_fused_onto_code_in_a_notebook_cell(tmp_path: Path) -> None:
 
 
 def code_cells_notebook(tmp_path: Path, *sources: str) -> Path:
-    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
-        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": s} for s in sources]}
-    path = tmp_path / "sheet.ipynb"
-    path.write_text(json.dumps(nb))
-    return path
+    return notebook(tmp_path, *(("code", s) for s in sources))
 
 
 def test_prose_and_code_typed_into_one_code_cell_are_told_apart(tmp_path: Path) -> None:
