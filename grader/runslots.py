@@ -76,7 +76,6 @@ class RunSlots:
         self._spare = threading.Condition(lock)  # `idle_only` runs (they may turn out unneeded) wait here
         self._last_extra = float("-inf")
         self._first = threading.Condition(lock)  # `urgent` runs wait here: they go before every other
-        self._waiting = 0  # runs waiting that are not idle_only: they go first
         self._urgent = 0  # of them, the urgent ones
         self._sleepers: set[int] = set()  # the threads holding a sleeper's slot
 
@@ -100,9 +99,7 @@ class RunSlots:
             cond = self._spare if idle_only else self._first if urgent else place[2]
             if needed:
                 bisect.insort(self._line, place)
-            if not idle_only:
-                self._waiting += 1
-                self._urgent += urgent
+            self._urgent += urgent
             took = False
             as_sleeper = False
             try:
@@ -131,9 +128,7 @@ class RunSlots:
                     cond.wait(POLL if looks or first or abandon is not None else None)
                 took = True
             finally:
-                if not idle_only:
-                    self._waiting -= 1
-                    self._urgent -= urgent
+                self._urgent -= urgent
                 if needed:
                     was_first = self._line[0] is place
                     self._line.remove(place)
@@ -152,6 +147,11 @@ class RunSlots:
                 self._sleepers.add(threading.get_ident())
             self.peak = max(self.peak, self.active)
             return True
+
+    @property
+    def _waiting(self) -> int:
+        """Runs waiting that are not idle_only (they go first): the needed line and the urgent runs."""
+        return len(self._line) + self._urgent
 
     def _wake(self) -> None:
         """Hand a free slot to the first waiting run in line: urgent, then needed, then idle_only."""
