@@ -70,12 +70,16 @@ def never_ran(procs: list[Process]) -> list[int]:
 
 
 def gap(trace: Trace, what: str) -> Verdict | None:
-    """A failed verdict when the run was not fully observed, else None."""
+    """A failed verdict when the run was not fully observed, else None. A TA's to look at: a run is
+    made again when its first one has a gap, so this one had two (a program that hides from the
+    observer on purpose, or a machine loaded far past what the grader was measured on); the points
+    are not given on trust, and nobody loses them unseen."""
     if trace.observed:
         return None
     why = "; ".join(i.detail for i in trace.issues if i.kind == "observation_gap") or "unknown"
     return Verdict.failed(f"The grader could not observe the whole run ({why}), so {what} cannot be confirmed.",
-                          {"observation_gaps": why, "observer": trace.sandbox.get("observer")})
+                          {"observation_gaps": why, "observer": trace.sandbox.get("observer")},
+                          review=f"the run was not observed whole: {why}")
 
 
 def crashed_children(trace: Trace) -> list[Process]:

@@ -43,6 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from grader.sandbox.capture import read_some
+from grader.sandbox.proctable import read_stat
 
 VERSION = 2  # 2: pipe writes (KernelFacts.pipe_writes)
 # timers that wake a process up from outside its own code (alarm's SIGALRM, a timerfd): rare, and
@@ -248,6 +249,7 @@ class KernelRecord:
         self.workdir = workdir.rstrip("/") + "/"
         self.main_argv = tuple(main_argv)
         self.read_proc = read_proc
+        self._wall_minus_monotonic = wall_to_monotonic()
         self._partial = b""
         self._pending: dict[int, _Pending] = {}
         self.tasks: dict[int, KProcess] = {}  # every outer tid that is a process leader
@@ -341,7 +343,7 @@ class KernelRecord:
         """A task seen for the first time: look at it in /proc while it (probably) still lives."""
         tgid = tid
         if self.read_proc:
-            tgid_read, nspid, depth = _proc_status(tid)
+            tgid_read, nspid, depth = _proc_status(tid, t - self._wall_minus_monotonic)
             if tgid_read is not None:
                 tgid = tgid_read
             if depth == 1:
@@ -566,10 +568,12 @@ class KernelRecord:
         # A fork in the run returned a pid that no process matched, and a process of the run has no
         # known pid or parent: it ended before /proc was read and before its own getpid() (a pool
         # worker terminated before the kernel ever ran it, on a loaded machine). One of each is
-        # matched below; with more, which is which is unknown, and the checks would count processes
-        # wrongly: a gap (the run is made again), never a silent difference between two gradings.
+        # matched below. Any other fork whose child is not in the record (more of them, so which is
+        # which is unknown; or a child strace never followed, as clone(CLONE_UNTRACED) makes) would
+        # make the checks count processes wrongly: a gap (the run is made again), never a silent
+        # difference between two gradings.
+        unmatched = [i for i, c in enumerate(clones) if c.pid in run and not c.thread and c.child is None]
         if not same_ns:
-            unmatched = [i for i, c in enumerate(clones) if c.pid in run and not c.thread and c.child is None]
             unknown = [pid for pid, p in run.items() if pid != self.main and p.parent is None and p.inner is None]
             if len(unmatched) == 1 and len(unknown) == 1 and unmatched[0] in returned:
                 # One of each: they are the same process. strace follows every child from its birth, so
@@ -581,10 +585,10 @@ class KernelRecord:
                 kp.parent, kp.created, kp.inner = c.pid, c.t, returned[i]
                 by_inner[returned[i]] = pid  # so that a wait4 that reaped it names it
                 clones[i] = KClone(c.pid, c.t, pid, c.thread)
-                unmatched, unknown = [], []
-            if unmatched and unknown:
-                gaps.append(f"{len(unknown)} process(es) ended before they could be matched with the fork that made "
-                            "them")
+                unmatched = []
+        if unmatched:
+            gaps.append(f"{len(unmatched)} fork(s) made a process the observer's record cannot name (it ended before "
+                        "it could be matched with its fork, or it was never traced)")
         waits = [KWait(tgid, t, td, target, nohang, by_inner.get(got) if got else None)
                  for tgid, t, td, target, nohang, got in self.waits if tgid in run]
         writes = [w if w.pid == self.tgid.get(w.tid, w.pid) else
@@ -606,13 +610,30 @@ class KernelRecord:
         return [KPipeWrites(w, m, first, last) for (w, m), (first, last) in spans.items()]
 
 
-def _proc_status(tid: int) -> tuple[int | None, int | None, int]:
-    """(outer tgid, innermost pid, PID namespace depth below ours: 1 is ours) of a live task from
-    /proc/<tid>/status."""
+# How much later than the strace line that names it /proc may say a task started: /proc counts in
+# clock ticks (10 ms) and the two clocks are read apart. A pid is reused only after the allocator
+# has gone round every other pid, far longer than this.
+_START_SLACK = 0.1
+
+
+def _proc_status(tid: int, seen: float) -> tuple[int | None, int | None, int]:
+    """(outer tgid, innermost pid, PID namespace depth below ours: 1 is ours) of the task that
+    strace showed at monotonic time `seen`, from /proc/<tid>/status; nothing if /proc now shows
+    another task at that pid.
+
+    strace's lines are read later than they happen: on a loaded machine the task may have ended and
+    its pid been given to another process (of this machine, or of another run's namespace) by then.
+    Its tgid and namespace pid would be that process's, and the task would be taken for a thread
+    of another, or given another inner pid: a child process silently lost from the run. So what
+    /proc says counts only if the task there started no later than the line that named it (read
+    after the status, so a reuse between the two reads is caught too)."""
     try:
         with open(f"/proc/{tid}/status", "rb") as f:
             text = f.read(4096)
     except OSError:
+        return None, None, 0
+    st = read_stat(tid)
+    if st is None or st.start > seen + _START_SLACK:
         return None, None, 0
     tgid = nspid = None
     depth = 0

@@ -156,6 +156,7 @@ def test_an_observation_gap_never_turns_into_trust() -> None:
         v = check(ctx(t), params)  # type: ignore[operator]
         assert v.status is Status.FAILED and "could not observe the whole run" in v.message
         assert "had to be killed" in v.message
+        assert v.needs_review and "not observed whole" in (v.review_reason or "")  # a TA looks, not a silent 0
 
 
 def test_a_child_that_crashed_fails_runs_even_without_a_recorded_exception() -> None:
