@@ -585,10 +585,14 @@ class KernelRecord:
                 kp.parent, kp.created, kp.inner = c.pid, c.t, returned[i]
                 by_inner[returned[i]] = pid  # so that a wait4 that reaped it names it
                 clones[i] = KClone(c.pid, c.t, pid, c.thread)
-                unmatched = []
-        if unmatched:
-            gaps.append(f"{len(unmatched)} fork(s) made a process the observer's record cannot name (it ended before "
-                        "it could be matched with its fork, or it was never traced)")
+        # Every fork of the run made a process of the run whose parent is the forking process: the
+        # checks count children by it. A fork that the record cannot pair so (its child unnamed, taken
+        # for a thread, or claimed by two forks) means the record mistook one task for another.
+        lost = sum(1 for c in clones if c.pid in run and not c.thread
+                   and (c.child is None or c.child not in run or run[c.child].parent != c.pid))
+        if lost:
+            gaps.append(f"{lost} fork(s) could not be paired with the process each made (a child that ended "
+                        "before it could be identified, or one never traced)")
         waits = [KWait(tgid, t, td, target, nohang, by_inner.get(got) if got else None)
                  for tgid, t, td, target, nohang, got in self.waits if tgid in run]
         writes = [w if w.pid == self.tgid.get(w.tid, w.pid) else

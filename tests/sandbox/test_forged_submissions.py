@@ -10,6 +10,7 @@ joining, randomness the recorder does not count. The facts that decide come from
 from __future__ import annotations
 
 import json
+import platform
 import resource
 import time
 import tracemalloc
@@ -291,6 +292,37 @@ def test_busy_waiting_on_is_alive_is_not_concurrent() -> None:
 def test_numbers_left_to_chance_are_not_given_to_each_process(source: str) -> None:
     verdicts = grade_q6(source)
     assert verdicts["one_number_per_process"] == "failed", verdicts
+
+
+UNTRACED_CHILD = """import ctypes, multiprocessing, os
+
+def show(n):
+    print(n)
+
+if __name__ == "__main__":
+    ps = [multiprocessing.Process(target=show, args=(i,)) for i in range(3)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join()
+    # a fourth child the observer does not follow: raw clone(CLONE_UNTRACED | SIGCHLD), a fork
+    pid = ctypes.CDLL(None).syscall(56, 0x00800000 | 17, 0, 0, 0, 0)
+    if pid == 0:
+        print(3, flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the raw clone() call is x86_64's")
+def test_a_child_hidden_from_the_observer_makes_a_gap_a_ta_looks_at() -> None:
+    """clone(CLONE_UNTRACED) makes a child strace does not follow: the kernel record would count
+    three children where four ran, silently. The fork's result names a child the record does not
+    have: a gap in both runs, so the behaviour checks fail, say why, and are a TA's to look at."""
+    verdicts = {v.check: v for v in verdicts_of(UNTRACED_CHILD, Q6)}
+    four = verdicts["four_processes"]
+    assert four.status is Status.FAILED and "could not observe the whole run" in four.message, four
+    assert "could not be paired" in four.message and four.needs_review
 
 
 def test_children_that_crash_silently_fail_runs() -> None:
