@@ -325,6 +325,31 @@ def test_a_child_hidden_from_the_observer_makes_a_gap_a_ta_looks_at() -> None:
     assert "could not be paired" in four.message and four.needs_review
 
 
+NESTED_PID_NAMESPACE = """import ctypes, multiprocessing, os
+
+def show(n):
+    print(n, flush=True)
+
+if __name__ == "__main__":
+    # a user namespace of its own (no privilege needed), and in it a PID namespace for its children
+    print("unshare", ctypes.CDLL(None).unshare(0x10000000 | 0x20000000), flush=True)
+    p = multiprocessing.Process(target=show, args=(1,))
+    p.start()
+    p.join()
+"""
+
+
+def test_children_in_a_pid_namespace_of_the_programs_own_make_a_gap() -> None:
+    """A program that puts its children in a PID namespace of its own (unshare as any uid, through
+    a user namespace): the pid its fork returns is not the one the child has in /proc's innermost
+    namespace, so the record cannot pair them and says so, never miscounting in silence."""
+    trace = run_program(NESTED_PID_NAMESPACE, limits=Limits(wall_time=10))
+    if "unshare 0" not in trace.stdout.text:
+        pytest.skip("this machine lets no user namespace be made here: " + trace.stdout.text[:80])
+    assert not trace.observed
+    assert any(i.kind == "observation_gap" and "could not be paired" in i.detail for i in trace.issues), trace.issues
+
+
 def test_children_that_crash_silently_fail_runs() -> None:
     verdicts = grade_q6(CRASHED_CHILDREN)
     assert verdicts["runs"] == "failed", verdicts
