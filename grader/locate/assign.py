@@ -553,7 +553,7 @@ def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[Q
             others = [j for j, pj in placement.items() if pj.question == owner.id and j != i]
             if not any(pieces[j].has_prose for j in others):
                 continue  # the code is that written question's only answer: leave it there
-            if matches_patterns(pieces[i], q):
+            if matches_patterns(pieces[i], q) and _fits_best(pieces[i], q, questions):
                 candidates.append(i)
         if not candidates:
             continue
@@ -565,6 +565,14 @@ def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[Q
             f"by content: the code in {_describe_piece(sub, pieces[chosen])} does what {q.id} asks "
             f"(matches {', '.join(q.code_patterns)}) though it sits under {old}",
         )
+
+
+def _fits_best(piece: Piece, q: QuestionRef, questions: Sequence[QuestionRef]) -> bool:
+    """Code moved by its content goes to the code question it fits best (ties allowed): a Pool
+    example under Q4 matches Q6's loose pattern (any Process or Pool) too, but it answers Q5."""
+    mine = content_score(piece, q)
+    return all(content_score(piece, o) <= mine + 1e-9 for o in questions
+               if o.kind == "code" and o.code_patterns and o.id != q.id and matches_patterns(piece, o))
 
 
 def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],
