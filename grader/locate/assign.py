@@ -276,6 +276,12 @@ def _place_by_best_file(sub: Submission, pieces: list[Piece],
     placement: dict[int, _Placement] = {}
     label_text: dict[str, str] = {}
     open_qs = list(questions)
+    labelled_in = {f.path: {p.label.question for p in pieces if f.holds(p.cell) and p.label is not None
+                            and p.label.question is not None} for f in sub.files}
+    # One question per file, by its labels (the names say nothing: 'pool.txt', 'notes.ipynb'): each
+    # file answers the one question it labels, whole; its later paragraphs are not the next questions'.
+    per_question = sum(1 for qs in labelled_in.values() if len(qs) == 1) >= 2 \
+        and all(len(qs) <= 1 for qs in labelled_in.values())
     while open_qs:
         ids = {q.id for q in open_qs}
         found: list[dict[int, _Placement]] = []
@@ -288,7 +294,8 @@ def _place_by_best_file(sub: Submission, pieces: list[Piece],
             hidden = {k for k, i in enumerate(idx) if (label := pieces[i].label) is not None
                       and label.question is not None and label.question not in ids}
             local = [_unlabelled(pieces[i]) if k in hidden else pieces[i] for k, i in enumerate(idx)]
-            placed, texts = _place(sub, local, open_qs)
+            own = [q for q in open_qs if q.id in labelled_in[f.path]] if per_question else []
+            placed, texts = _place(sub, local, own or open_qs)
             for k, i in enumerate(idx):
                 if k not in hidden:
                     pieces[i] = local[k]  # maybe reclassified: its question's words inside its answer

@@ -11,9 +11,10 @@ import pytest
 from grader.errors import SubmissionError
 from grader.load import find_submissions, load
 from grader.load.folder import question_number
+from grader.locate import locate
 from grader.pysource import compiles
 from grader.submission import CellKind, Format
-from tests.locate.helpers import located
+from tests.locate.helpers import located, questions
 
 PROGRAM = ("import multiprocessing\n\ndef work():\n    print('child')\n\nif __name__ == \"__main__\":\n"
            "    p = multiprocessing.Process(target=work)\n    p.start()\n    p.join()\n")
@@ -90,3 +91,28 @@ def test_a_folder_of_text_files_named_ipynb_by_ordinal_is_one_student_answering_
     q2 = "\n".join(p.text for p in answers["Q2"].parts)
     assert "Threads share memory" in q2
     assert answers["Q3"].code_parts()[0].text.startswith("import multiprocessing")
+
+
+def test_files_whose_names_give_no_question_but_each_labels_one_answer_it_whole(tmp_path: Path) -> None:
+    # The same student's files under names that say nothing: each file labels one question, and its
+    # later paragraphs (a numbered list, a 'Multithreading:' section) are that answer's, not the
+    # next questions' by position.
+    d = tmp_path / "rani"
+    d.mkdir()
+    (d / "processes.txt").write_text(Q1)
+    (d / "threads.txt").write_text(
+        "Q2. What are the differences between multiprocessing and multithreading?\nThey differ in several ways:\n\n"
+        "Multiprocessing:\n Each process has its own memory space and runs on its own core.\n\n"
+        "Multithreading:\n Threads share the memory of their process and take turns under the GIL.\n")
+    (d / "create.txt").write_text(Q3)
+    (d / "pool_theory.txt").write_text(
+        "Q4. What is a multiprocessing pool in python? Why is it used?\nA pool is a group of worker processes.\n\n"
+        "Efficiency: the tasks are spread over the workers, so that every core is kept busy.\n\n"
+        "Scalability: a pool grows with the number of cores of the machine it runs on.\n")
+    sub = load(d, questions=questions())
+    answers = {a.question: a for a in locate(sub, questions())}
+    q1 = "\n".join(p.text for p in answers["Q1"].parts)
+    assert "Fault Isolation" in q1 and "its own memory" in q1
+    assert "take turns under the GIL" in "\n".join(p.text for p in answers["Q2"].parts)
+    assert "Scalability" in "\n".join(p.text for p in answers["Q4"].parts)
+    assert not answers["Q5"].answered and not answers["Q6"].answered
