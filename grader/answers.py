@@ -7,11 +7,14 @@ read ("heading '### Q3.' in cell 2, code cell 3 follows it").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
 from grader.submission import Format, Submission
+
+_IMAGE = re.compile(r"!\[[^\]\n]*\]\(\s*<?(?P<md>[^)\s>]+)|<img\b[^>]*?\bsrc\s*=\s*[\"']?(?P<html>[^\"'\s>]+)", re.I)
 
 
 class Method(str, Enum):
@@ -93,6 +96,11 @@ class Answer:
 
     def prose_text(self) -> str:
         return "\n\n".join(p.text.strip() for p in self.prose_parts())
+
+    def images(self) -> list[str]:
+        """The images in the answer's prose (Markdown `![alt](src)` or HTML `<img src=...>`), by their
+        source: a screenshot of code, which a TA reads and the grader cannot."""
+        return [m.group("md") or m.group("html") for m in _IMAGE.finditer(self.prose_text())]
 
     def location(self, submission: Submission) -> dict[str, Any]:
         """The answer's place in the original file, in the shape results.json uses: {"cells": [...]}

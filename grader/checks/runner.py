@@ -36,7 +36,7 @@ from grader.checks.failure import (
     uncaught,
 )
 from grader.checks.registry import REGISTRY, CheckType, Registry
-from grader.checks.verdict import Status, Verdict
+from grader.checks.verdict import Status, Verdict, no_code
 from grader.errors import RubricError
 from grader.rubric.model import CheckSpec, Question, Scoring
 
@@ -84,7 +84,7 @@ def _run_one(spec: CheckSpec, ctx: CheckContext, done: dict[str, Verdict], regis
                            "call grader.rubric.ensure_gradable before grading"])
     missing = sorted(check_type.variants_for(spec.params) - set(ctx.traces))
     if missing and not ctx.answer.code_parts():
-        verdict = Verdict.failed("No code was found to run.", {"missing_runs": missing})
+        verdict = no_code(ctx.answer, "No code was found to run.", {"missing_runs": missing})
     elif missing:
         verdict = Verdict.error(f"Not checked: the {', '.join(missing)} run of this answer did not happen.",
                                 {"missing_runs": missing})

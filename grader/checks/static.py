@@ -22,7 +22,7 @@ from grader.checks.pycode import (
     parse_lenient,
 )
 from grader.checks.registry import register
-from grader.checks.verdict import Verdict
+from grader.checks.verdict import Verdict, no_code
 
 if TYPE_CHECKING:  # pydantic models: grading reads parameters by attribute only
     from grader.checks.params import CallsParams, ImportsParams, NoParams
@@ -53,7 +53,7 @@ def main_guard(ctx: CheckContext, params: NoParams) -> Verdict:
     the guard protects."""
     code = ctx.code()
     if not code.strip():
-        return Verdict.failed("No code was found for this question.")
+        return no_code(ctx.answer, "No code was found for this question.")
     parsed = parse_lenient(code)
     evidence = _parsed_evidence(parsed)
     if parsed.tree is None:

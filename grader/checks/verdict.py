@@ -19,7 +19,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.answers import Answer
 
 
 class Status(str, Enum):
@@ -124,3 +127,15 @@ class Verdict:
             data["review_reason"] = self.review_reason
             data["evidence"] = json_safe(self.evidence)
         return data
+
+
+def no_code(answer: Answer, message: str, evidence: Mapping[str, Any] | None = None) -> Verdict:
+    """A code question's answer with no code: failed; when the answer is an image (a screenshot of
+    the program), a TA is asked to read it, as the grader can neither read nor run it."""
+    images = answer.images()
+    if not images:
+        return Verdict.failed(message, evidence)
+    shown = ", ".join(images[:3]) + (f" and {len(images) - 3} more" if len(images) > 3 else "")
+    return Verdict.failed(f"{message} The answer is an image ({shown}): the grader cannot read or run code in an "
+                          "image, so a TA will read it.", {**(evidence or {}), "images": images},
+                          review="the answer to this code question is an image (a screenshot of code?)")

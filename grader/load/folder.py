@@ -2,8 +2,9 @@
 ans3.txt), read as one submission whose cells come from all its files.
 
 A file's name gives a question number when its stem is a question word and a number ('q3', 'Q.3',
-'question_3', 'Question3', 'ans3', 'answer-3', 'ex3', 'task 3'), maybe followed by words
-('q3_pool'), or is a bare number ('3', '03'). A folder is read this way when the names of its
+'question_3', 'Question3', 'ans3', 'answer-3', 'ex3', 'task 3') or a number in words on either
+side ('ThirdQuestion', 'question_three'), maybe followed by words ('q3_pool'), or is a bare
+number ('3', '03'). A folder is read this way when the names of its
 files give at least two different numbers. A notebook with scratch files beside it
 (`Untitled.ipynb`, `test.py`) gives none, so it is graded as before (its largest file).
 Files whose names give no number are read too; the locator places them by their content.
@@ -27,6 +28,13 @@ MAX_FILES = 40  # files read from one student's folder; past that it is not one 
 _WORD = r"(?:q|qn|qs|que|ques|question|ans|answer|sol|solution|ex|exercise|task|problem|prob)"
 _NAMED = re.compile(rf"^{_WORD}[\s._-]*(?:no\.?[\s._-]*)?0*(?P<n>\d{{1,2}})(?:[\s._-]+\D.*)?$", re.I)
 _BARE = re.compile(r"^0*(?P<n>\d{1,2})$")
+# A number in words, before or after the question word: 'FirstQuestion', 'second_answer',
+# 'Question_Three', 'q-six'.
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+_CARDINALS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+_IN_WORDS = "|".join((*_ORDINALS, *_CARDINALS))
+_WORDED = re.compile(rf"^(?:(?P<before>{_IN_WORDS})[\s._-]*{_WORD}|{_WORD}[\s._-]*(?P<after>{_IN_WORDS}))"
+                     r"(?:[\s._-]+\D.*)?$", re.I)
 
 
 def _stem(path: Path) -> str:
@@ -38,7 +46,13 @@ def question_number(path: Path, *, bare: bool = True) -> int | None:
     '3.py' -> 3 when `bare`), or None."""
     stem = _stem(path).strip()
     m = _NAMED.match(stem) or (_BARE.match(stem) if bare else None)
-    return int(m.group("n")) if m else None
+    if m:
+        return int(m.group("n"))
+    w = _WORDED.match(stem)
+    if w is None:
+        return None
+    word = (w.group("before") or w.group("after")).lower()
+    return (_ORDINALS.index(word) if word in _ORDINALS else _CARDINALS.index(word)) + 1
 
 
 def per_question_files(files: Sequence[Path], *, bare: bool = True) -> bool:

@@ -15,9 +15,10 @@ from grader.load.notebook import read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
 from grader.load.several import every_file
 from grader.load.text_export import is_text_export, read_plain_text, read_text_export
+from grader.locate.labels import find_label
 from grader.locate.pieces import QuestionRef
 from grader.pysource import code_line_score, compiles, looks_like_code
-from grader.submission import FolderChoice, Submission
+from grader.submission import FolderChoice, Format, Submission
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files are refused before reading them
 
@@ -55,13 +56,27 @@ def choose_file(folder: Path) -> tuple[Path, list[str], FolderChoice]:
     raise SubmissionError(str(folder), "no notebook or Python script in this folder")
 
 
+_AS = {Format.SCRIPT: "a Python script", Format.TEXT: "a plain-text answer sheet", Format.MARKDOWN: "Markdown",
+       Format.NOTEBOOK: "a notebook", Format.FOLDER: "a folder"}
+
+
 def _read_text(path: str, name: str, text: str) -> Submission:
     stripped = text.lstrip()
     if not stripped:
         raise SubmissionError(path, "empty file (only whitespace)")
     lines = text.split("\n")
-    if stripped.startswith("{") or path.lower().endswith(".ipynb"):
+    if stripped.startswith("{") or (path.lower().endswith(".ipynb") and stripped.startswith("[")):
         return read_notebook(path, name, text)
+    submission = _read_by_content(path, name, text, lines)
+    if path.lower().endswith(".ipynb"):
+        # Not JSON at all: text saved under a notebook's name (a student's answers typed into a text
+        # editor, or an export renamed). Read by its content, as any text file is, and say so.
+        submission.notes.insert(0, f"named {Path(path).name} but not a notebook (not JSON): read as "
+                                   f"{_AS[submission.format]}")
+    return submission
+
+
+def _read_by_content(path: str, name: str, text: str, lines: list[str]) -> Submission:
     if is_nbconvert(lines) or is_percent(lines):
         return read_script(path, name, text)
     if is_text_export(lines):
@@ -70,9 +85,25 @@ def _read_text(path: str, name: str, text: str) -> Submission:
         return read_script(path, name, text)
     if is_markdown(lines, path):
         return read_markdown(path, name, text)
-    if (path.lower().endswith(".py") or looks_like_code(text)) and not _is_answer_sheet(lines):
+    if (path.lower().endswith(".py") or looks_like_code(text)) and not _is_answer_sheet(lines) \
+            and not _question_then_code(lines):
         return read_script(path, name, text)
     return read_plain_text(path, name, text)
+
+
+def _question_then_code(lines: list[str]) -> bool:
+    """A question's label and text on the first line, then a program that compiles ('Q3. Write a
+    python code to ...' over the code): one question's answer sheet, not a program with a typo.
+    Read as a script, the question line would be its syntax error."""
+    i = next((k for k, ln in enumerate(lines) if ln.strip()), None)
+    if i is None:
+        return False
+    first = lines[i]
+    if find_label(first, in_code=False) is None or len(first.split()) < 4 or code_line_score(first) \
+            or compiles(first):
+        return False
+    rest = "\n".join(lines[i + 1 :])
+    return bool(rest.strip()) and compiles(rest)
 
 
 def _is_answer_sheet(lines: list[str]) -> bool:

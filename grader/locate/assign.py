@@ -276,6 +276,12 @@ def _place_by_best_file(sub: Submission, pieces: list[Piece],
     placement: dict[int, _Placement] = {}
     label_text: dict[str, str] = {}
     open_qs = list(questions)
+    labelled_in = {f.path: {p.label.question for p in pieces if f.holds(p.cell) and p.label is not None
+                            and p.label.question is not None} for f in sub.files}
+    # One question per file, by its labels (the names say nothing: 'pool.txt', 'notes.ipynb'): each
+    # file answers the one question it labels, whole; its later paragraphs are not the next questions'.
+    per_question = sum(1 for qs in labelled_in.values() if len(qs) == 1) >= 2 \
+        and all(len(qs) <= 1 for qs in labelled_in.values())
     while open_qs:
         ids = {q.id for q in open_qs}
         found: list[dict[int, _Placement]] = []
@@ -288,7 +294,8 @@ def _place_by_best_file(sub: Submission, pieces: list[Piece],
             hidden = {k for k, i in enumerate(idx) if (label := pieces[i].label) is not None
                       and label.question is not None and label.question not in ids}
             local = [_unlabelled(pieces[i]) if k in hidden else pieces[i] for k, i in enumerate(idx)]
-            placed, texts = _place(sub, local, open_qs)
+            own = [q for q in open_qs if q.id in labelled_in[f.path]] if per_question else []
+            placed, texts = _place(sub, local, own or open_qs)
             for k, i in enumerate(idx):
                 if k not in hidden:
                     pieces[i] = local[k]  # maybe reclassified: its question's words inside its answer
@@ -553,7 +560,7 @@ def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[Q
             others = [j for j, pj in placement.items() if pj.question == owner.id and j != i]
             if not any(pieces[j].has_prose for j in others):
                 continue  # the code is that written question's only answer: leave it there
-            if matches_patterns(pieces[i], q):
+            if matches_patterns(pieces[i], q) and _fits_best(pieces[i], q, questions):
                 candidates.append(i)
         if not candidates:
             continue
@@ -565,6 +572,14 @@ def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[Q
             f"by content: the code in {_describe_piece(sub, pieces[chosen])} does what {q.id} asks "
             f"(matches {', '.join(q.code_patterns)}) though it sits under {old}",
         )
+
+
+def _fits_best(piece: Piece, q: QuestionRef, questions: Sequence[QuestionRef]) -> bool:
+    """Code moved by its content goes to the code question it fits best (ties allowed): a Pool
+    example under Q4 matches Q6's loose pattern (any Process or Pool) too, but it answers Q5."""
+    mine = content_score(piece, q)
+    return all(content_score(piece, o) <= mine + 1e-9 for o in questions
+               if o.kind == "code" and o.code_patterns and o.id != q.id and matches_patterns(piece, o))
 
 
 def _answers(sub: Submission, pieces: list[Piece], questions: Sequence[QuestionRef],

@@ -49,6 +49,14 @@ FENCE = re.compile(r"^[ \t]*```(?:python)?[ \t]*\n(.*?)^[ \t]*```", re.M | re.S)
 QUOTED = re.compile(r'^"""[ \t]*\n(.*?)^"""', re.M | re.S)
 
 
+def _parses(text: str) -> bool:
+    try:
+        ast.parse(text)
+    except SyntaxError:
+        return False
+    return True
+
+
 def _is_program(text: str) -> bool:
     """Code that does something: it parses and is more than string literals and comments."""
     try:
@@ -67,7 +75,9 @@ def _programs(sub: Submission, location: dict[str, Any]) -> list[str]:
     first = min(c.index for c in code)
     before = _imports([c for c in sub.cells if c.kind is CellKind.CODE and c.index < first
                        and sub.same_file(c.index, first)]) + "\n"
-    fenced = [textwrap.dedent(block) for c in code if c.kind is not CellKind.CODE for block in FENCE.findall(c.source)]
+    # (fences typed into a code cell that is not Python as a whole count too: file 077's chat-style answers)
+    fenced = [textwrap.dedent(block) for c in code if c.kind is not CellKind.CODE or not _parses(c.source)
+              for block in FENCE.findall(c.source)]
     if fenced:
         return [before + block for block in fenced]
     # programs typed into markdown between """ lines, as if the cell were a .py file of strings (file 050)

@@ -100,6 +100,28 @@ def test_missing_run_is_error_unless_there_is_no_code() -> None:
     assert v.status is Status.PASSED
 
 
+@pytest.mark.parametrize("image", ["![image.png](attachment:image.png)", "![code](q5.png)",
+                                   '<img src="screenshot.jpg" width=400>'])
+def test_a_code_answer_that_is_an_image_asks_a_ta_to_read_it(image: str) -> None:
+    # A real notebook answered Q5 with a pasted screenshot of its program: no code to run, but not
+    # "no answer" either; a TA reads the image.
+    q = question("Q5", "Write code.", QuestionType.CODE, checks=(spec("x", "needs_run"),))
+    (v,) = run_checks(q, context(q, prose=(image,)), REG)
+    assert v.status is Status.FAILED and v.points == 0 and v.needs_review
+    assert "No code was found to run" in v.message and "is an image" in v.message and "a TA will read it" in v.message
+    assert v.review_reason is not None and "image" in v.review_reason
+    (v,) = run_checks(q, context(q, prose=("I could not do this one.",)), REG)
+    assert v.status is Status.FAILED and not v.needs_review and "image" not in v.message
+
+
+def test_main_guard_of_an_image_answer_asks_a_ta_too() -> None:
+    from grader.checks.registry import REGISTRY
+
+    q = question("Q5", "Write code.", QuestionType.CODE, checks=(spec("g", "main_guard"),))
+    (v,) = run_checks(q, context(q, prose=("![image.png](attachment:image.png)",)), REGISTRY)
+    assert v.status is Status.FAILED and v.needs_review and "is an image" in v.message
+
+
 def test_rubric_messages_lead_and_the_detail_follows_on_failure() -> None:
     m = Messages(passed="Well done.", failed="Not yet.")
     ok, bad, half = run(spec("a", "pass", messages=m), spec("b", "fail", messages=m), spec("c", "half", messages=m))

@@ -236,3 +236,36 @@ def test_a_paragraph_with_indented_wrapped_lines_in_a_code_cell_is_prose(tmp_pat
     path = code_cells_notebook(tmp_path, "Q1. What is multiprocessing in python? Why is it useful?\n\nA1. " + prose[4:])
     _, answers = located(path)
     assert "bypasses the GIL" in answers["Q1"].prose_text() and "follows" not in answers["Q1"].reason
+
+
+POOL_EXAMPLE = ("import multiprocessing\n\ndef double(x):\n    return x * 2\n\nif __name__ == '__main__':\n"
+                "    with multiprocessing.Pool(processes=2) as pool:\n        print(pool.map(double, [1, 2, 3]))\n")
+
+
+def test_code_moved_by_content_goes_to_the_code_question_it_fits_best(tmp_path: Path) -> None:
+    # A real notebook's shape: Q4's prose and a Pool example, Q5 answered, Q6 labelled and left empty.
+    # Q6's pattern (any Process or Pool) matches the example, but it answers Q5, which has its own.
+    path = notebook(tmp_path,
+                    ("code", "#Q4. What is a multiprocessing pool in python? Why is it used?"),
+                    ("code", "#A pool spreads the calls of one function over worker processes."),
+                    ("code", "#example\n\n" + POOL_EXAMPLE),
+                    ("code", "#Q5. How can we create a pool of worker processes in python using the multiprocessing "
+                             "module?"),
+                    ("code", POOL_EXAMPLE.replace("double", "triple").replace("* 2", "* 3")),
+                    ("code", "#Q6. Write a python program to create 4 processes, each process should print a "
+                             "different number using the multiprocessing module in python."),
+                    ("code", ""))
+    _, answers = located(path)
+    assert not answers["Q6"].answered
+    assert "nothing follows it" in answers["Q6"].reason
+    assert [p.cell for p in answers["Q4"].parts] == [1, 2]
+    # With Q5 left empty instead, the example is Q5's answer by content, as before.
+    path = notebook(tmp_path,
+                    ("code", "#Q4. What is a multiprocessing pool in python? Why is it used?"),
+                    ("code", "#A pool spreads the calls of one function over worker processes."),
+                    ("code", "#example\n\n" + POOL_EXAMPLE),
+                    ("code", "#Q5. How can we create a pool of worker processes in python using the multiprocessing "
+                             "module?"),
+                    ("code", ""), name="q5_empty.ipynb")
+    _, answers = located(path)
+    assert answers["Q5"].method is Method.CONTENT and [p.cell for p in answers["Q5"].code_parts()] == [2]
