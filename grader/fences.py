@@ -81,19 +81,21 @@ def blocks(lines: Sequence[str], *, any_indent: bool, unclosed: Unclosed) -> lis
         if m is None or not (any_indent or _top_level(m.group("indent"))):
             i += 1
             continue
-        fence, indent, info = m.group("fence"), m.group("indent"), m.group("info").strip(" \t")
-        at, k = closes[fence[0]], ahead[fence[0]]
+        char, length = lines[i][m.start("fence")], m.end("fence") - m.start("fence")
+        at, k = closes[char], ahead[char]
         while k < len(at) and at[k][0] <= i:
             k += 1
-        ahead[fence[0]] = k
-        if longest[fence[0]][k] < len(fence):  # nothing after closes it
-            if unclosed is Unclosed.TEXT:
-                i += 1
-                continue
-            found.append(Block(i, None, indent, info))
+        ahead[char] = k
+        close = None
+        if longest[char][k] >= length:
+            while at[k][1] < length:
+                k += 1
+            close = at[k][0]
+        elif unclosed is Unclosed.TEXT:  # nothing after closes it
+            i += 1
+            continue
+        found.append(Block(i, close, m.group("indent"), m.group("info").strip(" \t")))
+        if close is None:
             break
-        while at[k][1] < len(fence):
-            k += 1
-        found.append(Block(i, at[k][0], indent, info))
-        i = at[k][0] + 1
+        i = close + 1
     return found

@@ -66,6 +66,17 @@ def fences(lines: Sequence[str]) -> list[Fence]:
     return found
 
 
+def fence_lines(lines: Sequence[str]) -> tuple[set[int], set[int]]:
+    """The lines of a cell's fences (opening and closing) and the lines inside its fenced blocks: no
+    label is looked for there."""
+    edges: set[int] = set()
+    inside: set[int] = set()
+    for f in blocks(lines, any_indent=True, unclosed=Unclosed.TO_END):
+        edges.update({f.open} if f.close is None else {f.open, f.close})
+        inside.update(range(f.open + 1, len(lines) if f.close is None else f.close))
+    return edges, inside
+
+
 def _quoted_code(lines: Sequence[str], outside: set[int]) -> list[tuple[int, int, str]]:
     """Code wrapped whole in a triple-quoted string in a markdown cell: a line that is only `\"\"\"`
     (or `'''`) at the start of a line, code, and a line that is only the same quotes. A student's
@@ -203,19 +214,18 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef],
     first_text = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_text is None:
         return [Piece(cell.index, cell.kind, 0, max(0, len(lines) - 1), cell.source, None, [])]
-    in_fence = False
+    edges, inside = fence_lines(lines)
     text_checks = 0  # a bound, so that a huge cell cannot make the locator slow
     # A code cell that is not Python as a whole may hold prose answers typed into it ('Q1. ...',
     # then 'Q2. ...'): there a label line that is not Python opens a new answer too.
     prose_cell = in_code and not compiles(cell.source)
     for i, line in enumerate(lines):
-        if re.match(r"^\s*(```|~~~)", line):
-            in_fence = not in_fence
+        if i in edges:
             continue
         if i in extra:
             starts.append((i, *extra[i]))
             continue
-        if in_fence or not line.strip() or (in_code and line[:1] in (" ", "\t")):
+        if i in inside or not line.strip() or (in_code and line[:1] in (" ", "\t")):
             continue
         if i != first_text and in_code and not line.lstrip().startswith(("#", "'''", '"""')):
             # Inside code, only comment or string lines open a new answer (and labels typed as prose;
