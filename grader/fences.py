@@ -1,5 +1,5 @@
 """Fenced code blocks (```` ``` ```` and `~~~`) as CommonMark reads them, for the Markdown file reader
-(`load.markdown`) and the reader of markdown and raw cells (`locate.pieces`).
+(`load.markdown`) and the readers of markdown and raw cells (`locate.pieces`, `locate.numbering`).
 
 One grammar: an opening line is an indentation, three or more backticks or tildes, and an info string
 holding no backtick (CommonMark allows one after tildes; no reader here ever did); the block closes at
@@ -48,14 +48,10 @@ class Block:
     info: str  # the text after the opening fence, without the spaces or tabs around it
 
 
-def _fence(pattern: re.Pattern[str], line: str, any_indent: bool) -> re.Match[str] | None:
-    m = pattern.fullmatch(line)
-    return m if m is not None and (any_indent or _top_level(m.group("indent"))) else None
-
-
 def opens(line: str, *, any_indent: bool) -> bool:
     """Is the line an opening fence (a bare fence opens as well as closes)?"""
-    return _fence(_OPEN, line, any_indent) is not None
+    m = _OPEN.fullmatch(line)
+    return m is not None and (any_indent or _top_level(m.group("indent")))
 
 
 def blocks(lines: Sequence[str], *, any_indent: bool, unclosed: Unclosed) -> list[Block]:
@@ -65,7 +61,7 @@ def blocks(lines: Sequence[str], *, any_indent: bool, unclosed: Unclosed) -> lis
     without the longest still took seconds on fences of falling lengths)."""
     closes: dict[str, list[tuple[int, int]]] = {"`": [], "~": []}  # char -> (line, fence length), in order
     for j, line in enumerate(lines):
-        c = _CLOSE.fullmatch(line)  # _fence() inline: this loop and the next one are the hot ones
+        c = _CLOSE.fullmatch(line)
         if c is not None and (any_indent or _top_level(c.group("indent"))):
             closes[c.group("fence")[0]].append((j, len(c.group("fence"))))
     longest: dict[str, list[int]] = {}  # char -> the longest closing fence from each index of closes on
