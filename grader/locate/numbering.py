@@ -71,9 +71,8 @@ def _numbered_titles(cell: Cell, pieces: Sequence[Piece], questions: Sequence[Qu
     by_number = {q.number: q for q in questions}
     labelled = {p.first for p in pieces if p.label is not None}
     extra: _Extra = {}
-    lines = cell.source.split("\n")
-    edges, inside = fence_lines(lines)
-    for i, line in enumerate(lines):
+    edges, inside = fence_lines(cell.source)
+    for i, line in enumerate(cell.source.split("\n")):
         if i in edges or i in inside or i in labelled:
             continue
         titled = numbered_title(line)

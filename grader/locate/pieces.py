@@ -6,6 +6,7 @@ or a long script) is cut at each label line, so each answer can be located and r
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -66,15 +67,17 @@ def fences(lines: Sequence[str]) -> list[Fence]:
     return found
 
 
-def fence_lines(lines: Sequence[str]) -> tuple[set[int], set[int]]:
+@functools.lru_cache(maxsize=16)
+def fence_lines(source: str) -> tuple[frozenset[int], frozenset[int]]:
     """The lines of a cell's fences (opening and closing) and the lines inside its fenced blocks: no
-    label is looked for there."""
+    label is looked for there. Kept for the last cells: a cell is cut again for each numbering tried."""
+    lines = source.split("\n")
     edges: set[int] = set()
     inside: set[int] = set()
     for f in blocks(lines, any_indent=True, unclosed=Unclosed.TO_END):
         edges.update({f.open} if f.close is None else {f.open, f.close})
         inside.update(range(f.open + 1, len(lines) if f.close is None else f.close))
-    return edges, inside
+    return frozenset(edges), frozenset(inside)
 
 
 def _quoted_code(lines: Sequence[str], outside: set[int]) -> list[tuple[int, int, str]]:
@@ -214,7 +217,7 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef],
     first_text = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_text is None:
         return [Piece(cell.index, cell.kind, 0, max(0, len(lines) - 1), cell.source, None, [])]
-    edges, inside = fence_lines(lines)
+    edges, inside = fence_lines(cell.source)
     text_checks = 0  # a bound, so that a huge cell cannot make the locator slow
     # A code cell that is not Python as a whole may hold prose answers typed into it ('Q1. ...',
     # then 'Q2. ...'): there a label line that is not Python opens a new answer too.
