@@ -15,13 +15,12 @@ How the file is read, measured on what students hand in:
 
 from __future__ import annotations
 
-import bisect
 import re
 
+from grader.fences import Unclosed, blocks
 from grader.pysource import compiles, looks_like_code, output_like
 from grader.submission import Cell, CellKind, Format, Origin, Submission
 
-_OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
 _PY = {"python", "py", "python3", "ipython", "ipython3", "ipython2", "pycon"}
 _OUTPUT_LANGS = {"", "text", "output", "console", "txt", "plaintext", "none"}
 _HEADING = re.compile(r"^ {0,3}#{1,6}\s+\S")
@@ -40,42 +39,12 @@ def _language(info: str) -> str:
     return re.split(r"[\s{,]", info, maxsplit=1)[0] if info else ""
 
 
-_CLOSE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})\s*$")
-
-
 def _fences(lines: list[str]) -> list[tuple[int, int, str]]:
-    """Closed fenced blocks: (opening line, closing line, language), 0-based. A fence closes at the
-    next line of only its character, at least as many; one never closed is no block. Linear: the
-    closing lines are indexed once, and a fence found unclosed means every later fence of that
-    character and at least that length is unclosed too (a file of many unclosed fences took
-    minutes)."""
-    closes: dict[str, list[tuple[int, int]]] = {"`": [], "~": []}  # char -> (line, fence length), in order
-    for j, line in enumerate(lines):
-        c = _CLOSE.match(line)
-        if c is not None:
-            closes[c.group("fence")[0]].append((j, len(c.group("fence"))))
-    unclosed: dict[str, float] = {"`": float("inf"), "~": float("inf")}  # the shortest fence found unclosed
-    out: list[tuple[int, int, str]] = []
-    i = 0
-    while i < len(lines):
-        m = _OPEN.match(lines[i])
-        if m is None:
-            i += 1
-            continue
-        fence = m.group("fence")
-        char, length = fence[0], len(fence)
-        close = None
-        if length < unclosed[char]:
-            candidates = closes[char]
-            k = bisect.bisect_right(candidates, (i, float("inf")))
-            close = next((candidates[x][0] for x in range(k, len(candidates)) if candidates[x][1] >= length), None)
-        if close is None:
-            unclosed[char] = min(unclosed[char], length)
-            i += 1
-            continue
-        out.append((i, close, _language(m.group("info"))))
-        i = close + 1
-    return out
+    """Closed fenced blocks: (opening line, closing line, language), 0-based. Indented by at most three
+    spaces, as at a document's top level; a fence never closed is no block (a stray fence must not
+    swallow the rest of the notebook)."""
+    return [(b.open, b.close, _language(b.info)) for b in blocks(lines, any_indent=False, unclosed=Unclosed.TEXT)
+            if b.close is not None]
 
 
 def is_markdown(lines: list[str], path: str) -> bool:

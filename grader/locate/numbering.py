@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from grader.answers import Method
 from grader.locate.assign import relevant_text, statement_piece
 from grader.locate.labels import LabelHit, numbered_title
-from grader.locate.pieces import Label, Piece, QuestionRef, split_cell
+from grader.locate.pieces import Label, Piece, QuestionRef, fence_lines, split_cell
 from grader.submission import Cell, CellKind, Submission
 
 SEQUENCE = 3  # labels (numbered titles and others) that make a file's numbering
@@ -71,12 +71,9 @@ def _numbered_titles(cell: Cell, pieces: Sequence[Piece], questions: Sequence[Qu
     by_number = {q.number: q for q in questions}
     labelled = {p.first for p in pieces if p.label is not None}
     extra: _Extra = {}
-    in_fence = False
+    edges, inside = fence_lines(cell.source)
     for i, line in enumerate(cell.source.split("\n")):
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-            continue
-        if in_fence or i in labelled:
+        if i in edges or i in inside or i in labelled:
             continue
         titled = numbered_title(line)
         if titled is None:

@@ -6,12 +6,14 @@ or a long script) is cut at each label line, so each answer can be located and r
 
 from __future__ import annotations
 
+import functools
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from grader.answers import Method, PartKind, WrittenIn
+from grader.fences import Unclosed, blocks, opens
 from grader.locate.labels import (
     ANSWER_OPENER,
     ANSWER_VARIABLE,
@@ -32,8 +34,6 @@ from grader.pysource import (
 )
 from grader.submission import Cell, CellKind
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<lang>[^\s`]*)[^`]*$")
-_FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*$")
 _PY_LANGS = {"", "python", "py", "python3", "ipython", "ipython3"}
 _QUOTES = ('"""', "'''")
 
@@ -54,27 +54,30 @@ class Fence:
 
 
 def fences(lines: Sequence[str]) -> list[Fence]:
-    """The fenced blocks, in order. A fence closes only at a fence line of the same character, at
-    least as long and with nothing after it; one never closed runs to the end of the cell. The
-    opening fence's indentation (a fence inside a list item) is removed from its lines."""
+    """The fenced blocks, in order. A fence may be indented any amount (one inside a list item keeps the
+    item's indentation), and that indentation is removed from its lines; one never closed runs to the
+    end of the cell, as Markdown renders it."""
     found: list[Fence] = []
-    i = 0
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i])
-        if m is None:
-            i += 1
-            continue
-        fence, indent = m.group("fence"), len(m.group("indent"))
-        j = i + 1
-        while j < len(lines):
-            c = _FENCE_CLOSE.match(lines[j])
-            if c is not None and c.group("fence")[0] == fence[0] and len(c.group("fence")) >= len(fence):
-                break
-            j += 1
-        body = [ln[min(indent, len(ln) - len(ln.lstrip(" \t"))):] for ln in lines[i + 1 : j]]
-        found.append(Fence(i, min(j, len(lines) - 1), m.group("lang"), "\n".join(body).strip("\n"), j < len(lines)))
-        i = j + 1
+    for b in blocks(lines, any_indent=True, unclosed=Unclosed.TO_END):
+        end = len(lines) if b.close is None else b.close
+        indent = len(b.indent)
+        body = [ln[min(indent, len(ln) - len(ln.lstrip(" \t"))):] for ln in lines[b.open + 1 : end]]
+        lang = re.split(r"\s", b.info, maxsplit=1)[0]  # the info string's first word
+        found.append(Fence(b.open, min(end, len(lines) - 1), lang, "\n".join(body).strip("\n"), b.close is not None))
     return found
+
+
+@functools.lru_cache(maxsize=16)
+def fence_lines(source: str) -> tuple[frozenset[int], frozenset[int]]:
+    """The lines of a cell's fences (opening and closing) and the lines inside its fenced blocks: no
+    label is looked for there. Kept for the last cells: a cell is cut again for each numbering tried."""
+    lines = source.split("\n")
+    edges: set[int] = set()
+    inside: set[int] = set()
+    for f in blocks(lines, any_indent=True, unclosed=Unclosed.TO_END):
+        edges.update({f.open} if f.close is None else {f.open, f.close})
+        inside.update(range(f.open + 1, len(lines) if f.close is None else f.close))
+    return frozenset(edges), frozenset(inside)
 
 
 def _quoted_code(lines: Sequence[str], outside: set[int]) -> list[tuple[int, int, str]]:
@@ -214,19 +217,18 @@ def split_cell(cell: Cell, questions: Sequence[QuestionRef],
     first_text = next((i for i, ln in enumerate(lines) if ln.strip()), None)
     if first_text is None:
         return [Piece(cell.index, cell.kind, 0, max(0, len(lines) - 1), cell.source, None, [])]
-    in_fence = False
+    edges, inside = fence_lines(cell.source)
     text_checks = 0  # a bound, so that a huge cell cannot make the locator slow
     # A code cell that is not Python as a whole may hold prose answers typed into it ('Q1. ...',
     # then 'Q2. ...'): there a label line that is not Python opens a new answer too.
     prose_cell = in_code and not compiles(cell.source)
     for i, line in enumerate(lines):
-        if re.match(r"^\s*(```|~~~)", line):
-            in_fence = not in_fence
+        if i in edges:
             continue
         if i in extra:
             starts.append((i, *extra[i]))
             continue
-        if in_fence or not line.strip() or (in_code and line[:1] in (" ", "\t")):
+        if i in inside or not line.strip() or (in_code and line[:1] in (" ", "\t")):
             continue
         if i != first_text and in_code and not line.lstrip().startswith(("#", "'''", '"""')):
             # Inside code, only comment or string lines open a new answer (and labels typed as prose;
@@ -339,7 +341,7 @@ def _restated_and_answered(line: str, questions: Sequence[QuestionRef], qid: str
 
 def _continues_question(first: str, second: str, questions: Sequence[QuestionRef], qid: str | None) -> bool:
     """A question copied over two lines: the second line completes it."""
-    if not second.strip() or code_line_score(second) or _FENCE_OPEN.match(second) or second.strip() in _QUOTES:
+    if not second.strip() or code_line_score(second) or opens(second, any_indent=True) or second.strip() in _QUOTES:
         return False  # a fence (or quotes) opening the answer's code is never part of the question
     return _is_question_line(first + " " + second, questions, qid) and len(normalise(second).split()) <= 8
 

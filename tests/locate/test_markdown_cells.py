@@ -113,3 +113,15 @@ def test_many_unclosed_fences_are_read_in_linear_time(tmp_path: Path) -> None:
     start = time.monotonic()
     locate(sub, questions())
     assert time.monotonic() - start < 5
+
+
+def test_a_line_starting_with_inline_triple_backtick_code_opens_no_fence(tmp_path: Path) -> None:
+    # '```multiprocessing``` is ...' is inline code (a fence's info string holds no backtick). Read as a
+    # fence that never closes, it hid every label after it: Q2's answer was Q1's.
+    cell = ("Q1. What is multiprocessing in python? Why is it useful?\n"
+            "```multiprocessing``` is a module that runs code in several processes at once, each on its own core.\n\n"
+            "Q2. What are the differences between multiprocessing and multithreading?\n"
+            "Processes have their own memory; threads share the memory of one process.\n")
+    _, answers = located(notebook(tmp_path, ("markdown", cell)))
+    assert "its own core" in answers["Q1"].prose_text() and "own memory" not in answers["Q1"].prose_text()
+    assert "own memory" in answers["Q2"].prose_text()
