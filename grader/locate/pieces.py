@@ -530,6 +530,16 @@ def _classify_markdown(whole: str, body: str, dropped: list[str], kind: CellKind
             return [*([Content(PartKind.PROSE, prose, written, notes=[split_note])] if prose.strip() else []),
                     *(Content(PartKind.CODE, c, from_markdown=True,
                               notes=[split_note if prose.strip() else note]) for c in codes)]
+    if shaped and not compiles(body):
+        # One program with lines of prose only before or after it (a chat answer's 'python' /
+        # 'Copy code' header, a closing sentence): the program is the code, the rest prose.
+        prose_lines, codes = _code_groups(body, dedent=True)
+        if len(codes) == 1 and compiles(codes[0]) and looks_like_code(codes[0]):
+            lead = "prose lines around one program in a markdown cell (never run in the notebook): the program is " \
+                "the code, the lines before and after it are prose"
+            prose = _strip_answer_opener(strip_decoration("\n".join(prose_lines).strip()))
+            return [*([Content(PartKind.PROSE, prose, written)] if prose.strip() else []),
+                    Content(PartKind.CODE, codes[0], from_markdown=True, notes=[note, lead])]
     if shaped:
         stray = _stray_line_notes(body)
         if "it would compile without line" in stray[0]:

@@ -125,3 +125,22 @@ def test_a_line_starting_with_inline_triple_backtick_code_opens_no_fence(tmp_pat
     _, answers = located(notebook(tmp_path, ("markdown", cell)))
     assert "its own core" in answers["Q1"].prose_text() and "own memory" not in answers["Q1"].prose_text()
     assert "own memory" in answers["Q2"].prose_text()
+
+
+def test_a_chat_answers_header_lines_before_unfenced_code_are_prose(tmp_path: Path) -> None:
+    # Real: Ankit193200, answers pasted from a chat assistant into markdown cells, each program
+    # under a 'python' / 'Copy code' header (what the page's code box showed) with no fence.
+    # The cell did not compile as a whole, so the program was prose and Q3/Q5/Q6 had no code.
+    cell = ("# Q5: How can we create a pool of worker processes?\n\npython\nCopy code\n" + POOL
+            + "\n\nThe pool's workers share the inputs between them.")
+    _, answers = located(notebook(tmp_path, ("markdown", cell)))
+    q5 = answers["Q5"]
+    assert [p.text for p in q5.code_parts()] == [POOL]
+    prose = " ".join(p.text for p in q5.parts if p.kind is PartKind.PROSE)
+    assert "Copy code" in prose and "share the inputs" in prose
+    assert any("lines before and after it are prose" in n for p in q5.code_parts() for n in p.notes)
+    # two programs with prose between them stay as they were (not one program): nothing is guessed
+    two = cell.replace("\n\nThe pool's", "\n\nand then\n\n" + POOL + "\n\nThe pool's")
+    (tmp_path / "two").mkdir()
+    _, answers = located(notebook(tmp_path / "two", ("markdown", two)))
+    assert not any("lines before and after it are prose" in n for p in answers["Q5"].parts for n in p.notes)
