@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     ids = [s.id for s in book.submissions]  # one pass (a large class is read back from disk at each)
     if overrides:
         for line in overrides.unused(set(ids)):
-            say(f"grader: warning: {line}")
+            say(f"grader: warning: {printable(line)}")
     earlier = [i for i in ids if i not in digests]
     if earlier:  # e.g. the per-file rows of a folder graded again with --one: kept, never deleted, but said
         from grader.results import details_path
