@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     batch.check_output_folder(out, rubric)
     if planned.skipped:
         say("not graded (data or media, not submissions): " + printable(", ".join(planned.skipped)))
+    for line in planned.refused:
+        say(f"grader: not graded: {printable(line)}")
     if not planned.entries:
         say("grader: no submissions found")
         return 2

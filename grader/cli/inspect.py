@@ -50,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     found = find_submissions(args.paths, one=args.one)
     if found.skipped:
         print(printable(f"not read (data or media, not submissions): {', '.join(found.skipped)}"), file=sys.stderr)
+    for line in found.refused:
+        print(printable(f"grader: not read: {line}"), file=sys.stderr)
     for line in one_student_lines(found.split, questions, args.encoding):
         print(printable(line), file=sys.stderr)
     for path in found.submissions:
