@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import SubmissionError
-from grader.load.decode import decode, describe_binary, looks_binary
+from grader.load.decode import decode, describe_binary, looks_binary, utf16_bom
 from grader.load.files import not_followed, read_regular, walk
 from grader.load.folder import per_question_files, read_folder
 from grader.load.markdown import is_markdown, read_markdown
-from grader.load.notebook import read_notebook
+from grader.load.notebook import MAX_CELLS, read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
 from grader.load.several import every_file
 from grader.load.text_export import is_text_export, read_plain_text, read_text_export
@@ -22,6 +22,11 @@ from grader.pysource import code_line_score, compiles, looks_like_code
 from grader.submission import FolderChoice, Format, Submission
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files are refused before reading them
+# What is located and run: the source of the cells (outputs and attachments aside). Real homework has a few
+# hundred lines in at most a few hundred cells; locating answers costs more than linear time in the lines
+# of one cell, so a file of millions of lines (or cells) would hold a batch for hours and gigabytes.
+MAX_SOURCE_LINES = 100_000
+MAX_SOURCE_CHARS = 10 * 1024 * 1024
 
 # In a student's folder: which files can be a submission, best first.
 _PREFERRED = (".ipynb", ".py", ".txt", ".md", ".qmd", "")
@@ -130,10 +135,23 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
         raise SubmissionError(shown, "no such file or folder")
     name = name or p.name
     if p.is_dir():
-        sub = _load_folder(p, name, encoding, questions, named)
+        sub = _within_bounds(_load_folder(p, name, encoding, questions, named))
         sub.notes.extend(_refused(p))  # said, so a TA knows what the grade did not see
         return sub
     return _read_file(p, name, encoding, follow=True)  # named by the TA: followed
+
+
+def _within_bounds(sub: Submission) -> Submission:
+    """`sub`, or SubmissionError when it holds more source than any homework (see MAX_SOURCE_LINES)."""
+    cells = len(sub.cells)
+    chars = sum(len(c.source) for c in sub.cells)
+    lines = sum(c.source.count("\n") + 1 for c in sub.cells)
+    for n, most, what in ((cells, MAX_CELLS, "cells"), (lines, MAX_SOURCE_LINES, "lines of source"),
+                          (chars, MAX_SOURCE_CHARS, "characters of source")):
+        if n > most:
+            raise SubmissionError(sub.path, f"{n:,} {what}, more than any homework (at most {most:,} are read): "
+                                            "not graded, a TA should look at it")
+    return sub
 
 
 def _load_folder(p: Path, name: str, encoding: str | None, questions: Sequence[QuestionRef] | None,
@@ -169,10 +187,16 @@ def _read_file(p: Path, name: str, encoding: str | None, *, follow: bool = False
     data = read_regular(p, MAX_BYTES, follow=follow)
     if not data:
         raise SubmissionError(str(p), "empty file")
-    if looks_binary(data):
+    bom = utf16_bom(data)
+    if bom is None and looks_binary(data):
         raise SubmissionError(str(p), describe_binary(data))
-    text = decode(str(p), data, encoding)
-    submission = _read_text(str(p), name, text)
+    text = decode(str(p), data, encoding or bom)
+    if not text.lstrip().startswith("{"):  # not a notebook: bounded before it is compiled to see what it is
+        lines = text.count("\n") + 1
+        if lines > 2 * MAX_SOURCE_LINES:  # a text export's recorded output counts too: twice the bound
+            raise SubmissionError(str(p), f"{lines:,} lines, more than any homework (at most "
+                                          f"{2 * MAX_SOURCE_LINES:,} are read): not graded, a TA should look at it")
+    submission = _within_bounds(_read_text(str(p), name, text))
     if not submission.cells or all(c.is_blank for c in submission.cells):
         raise SubmissionError(str(p), "nothing in it: every cell is empty")
     return submission
