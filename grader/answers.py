@@ -118,18 +118,18 @@ class Answer:
     @staticmethod
     def _where(submission: Submission, parts: list[AnswerPart], fmt: Format) -> dict[str, Any]:
         if fmt is Format.NOTEBOOK:
-            cells: list[int] = []
+            cells: dict[int, None] = {}  # in order, each once (a dict: a list's `in` made this quadratic)
             for part in parts:
                 c = submission.cells[part.cell].origin.cell
-                if c is not None and c not in cells:
-                    cells.append(c)
-            return {"cells": cells}
-        ranges: list[list[int]] = []
+                if c is not None:
+                    cells.setdefault(c)
+            return {"cells": list(cells)}
+        ranges: dict[tuple[int, ...], None] = {}
         for part in parts:
             r = part.span or submission.cells[part.cell].origin.lines
-            if r is not None and list(r) not in ranges:
-                ranges.append(list(r))
-        return {"lines": ranges}
+            if r is not None:
+                ranges.setdefault(tuple(r))
+        return {"lines": [list(r) for r in ranges]}
 
     def to_json(self, submission: Submission | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {

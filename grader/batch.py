@@ -54,6 +54,7 @@ class Plan:
     entries: list[Entry]
     skipped: list[str] = field(default_factory=list)  # data and media files, not submissions
     split: list[str] = field(default_factory=list)  # folders named that became one submission per entry
+    refused: list[str] = field(default_factory=list)  # a line for each entry not graded and why (a symlink out)
 
 
 def plan(paths: list[str], *, one: bool = False) -> Plan:
@@ -79,7 +80,7 @@ def plan(paths: list[str], *, one: bool = False) -> Plan:
             continue
         seen.add(sid)
         entries.append(Entry(sid, s))
-    return Plan(entries, found.skipped, found.split)
+    return Plan(entries, found.skipped, found.split, found.refused)
 
 
 def digest(path: str, rubric: Rubric, overrides: Overrides | None, sid: str) -> str:
@@ -89,20 +90,29 @@ def digest(path: str, rubric: Rubric, overrides: Overrides | None, sid: str) -> 
     h.update(Path(rubric.path).read_bytes() if Path(rubric.path).is_file() else rubric.id.encode())
     if overrides is not None:
         h.update(repr(sorted((q, o.to_json()) for q, o in overrides.submissions.get(sid, {}).items())).encode())
+    from grader.errors import SubmissionError
+    from grader.load.files import read_regular, walk
+    from grader.load.loader import _SKIP_DIRS
+
     p = Path(path)
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    # What the loader may read and nothing else: a folder's regular files (no symlink followed, no pipe
+    # opened: it would block the batch for ever), and what it refuses, by name and reason.
+    files, refused = walk(p, None, _SKIP_DIRS) if p.is_dir() else ([p], [])
+    h.update(repr(refused).encode())
     budget = MAX_HASHED_BYTES
     for f in files:
         h.update(b"\0" + (f.relative_to(p).as_posix() if p.is_dir() else "").encode() + b"\0")
         try:
             size = f.stat().st_size
             if size <= budget:
-                h.update(f.read_bytes())
+                h.update(read_regular(f, budget, follow=not p.is_dir()))
                 budget -= size
             else:
                 h.update(f"{size} {f.stat().st_mtime_ns}".encode())
         except OSError as exc:
             h.update(f"unreadable {exc.errno}".encode())
+        except SubmissionError as exc:
+            h.update(f"unreadable {exc.reason}".encode())
     return h.hexdigest()[:32]
 
 

@@ -94,6 +94,8 @@ class Reply:
 
 def pack(entry: Entry, digest: str) -> Task:
     """The task for one submission. GraderError when it is too big to send."""
+    from grader.errors import SubmissionError
+    from grader.load.files import read_regular
     from grader.load.loader import _candidates
 
     path = Path(entry.path)
@@ -104,13 +106,15 @@ def pack(entry: Entry, digest: str) -> Task:
     total = 0
     for relative, p in found:
         try:
-            size = p.stat().st_size
-            total += size
-            if total > MAX_TASK_BYTES:
-                raise GraderError(f"too large to send to the cluster (more than {MAX_TASK_BYTES >> 20} MiB)")
-            files.append((relative, p.read_bytes()))
-        except OSError as exc:
-            raise GraderError(f"cannot read {p}: {exc.strerror or exc}") from None
+            data = read_regular(p, MAX_TASK_BYTES - total, follow=not folder)  # a pipe or a link out is not sent
+        except SubmissionError as exc:
+            if "too large" in exc.reason:
+                raise GraderError(f"too large to send to the cluster (more than {MAX_TASK_BYTES >> 20} MiB)") from None
+            if not folder:
+                raise GraderError(f"cannot read {p}: {exc.reason}") from None
+            continue  # made a link or a pipe since the walk: not sent
+        total += len(data)
+        files.append((relative, data))
     return Task(TASK_SCHEMA, __version__, entry.id, path.name or "submission", folder, tuple(files), digest)
 
 

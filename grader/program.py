@@ -27,6 +27,7 @@ import builtins
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from grader.answers import Answer, AnswerPart
@@ -192,21 +193,37 @@ def _definitions(submission: Submission, before_cell: int) -> list[_Def]:
             continue
         if not submission.same_file(cell.index, before_cell):
             continue
-        code, _ = as_ipython_read(cell.source, is_notebook_code(submission, cell))
-        try:
-            tree = ast.parse(code)
-        except (SyntaxError, ValueError, RecursionError):
-            continue  # a cell that never compiled defined nothing in the kernel either
-        lines = code.split("\n")
-        for k, node in enumerate(tree.body):
-            if not _is_definition(node):
-                continue
-            end = getattr(node, "end_lineno", node.lineno) or node.lineno
-            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
-            text = "\n".join(lines[start - 1 : end])
-            star = isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
-            defs.append(_Def(cell.index, cell.index * 10_000 + k, _defined(node), _used(node), text, star))
+        notebook = is_notebook_code(submission, cell)
+        found = _cell_definitions(cell.source, notebook) if len(cell.source) <= _CACHED_CHARS \
+            else _cell_definitions.__wrapped__(cell.source, notebook)  # a large cell is not kept past its grading
+        for k, names, uses, text, star in found:
+            defs.append(_Def(cell.index, cell.index * 10_000 + k, set(names), set(uses), text, star))
     return defs
+
+
+_CACHED_CHARS = 20_000  # with maxsize, the cache holds at most about 40 MB, typically a few hundred KB
+
+
+@lru_cache(maxsize=1024)
+def _cell_definitions(source: str, notebook: bool) -> tuple[tuple[int, frozenset[str], frozenset[str], str, bool], ...]:
+    """The top-level definitions of one cell's source: (statement index, names defined, names used, text,
+    star import). Cached: every attempt of every question reads every earlier cell."""
+    code, _ = as_ipython_read(source, notebook)
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError, RecursionError):
+        return ()  # a cell that never compiled defined nothing in the kernel either
+    lines = code.split("\n")
+    found = []
+    for k, node in enumerate(tree.body):
+        if not _is_definition(node):
+            continue
+        end = getattr(node, "end_lineno", node.lineno) or node.lineno
+        start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+        text = "\n".join(lines[start - 1 : end])
+        star = isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names)
+        found.append((k, frozenset(_defined(node)), frozenset(_used(node)), text, star))
+    return tuple(found)
 
 
 def needed_prelude(submission: Submission, answer_code: str, before_cell: int) -> list[_Def]:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 
 def test_help_lists_commands() -> None:
@@ -70,3 +74,38 @@ def test_run_with_a_wall_time_of_its_own_past_the_rubrics_most() -> None:
     trace = json.loads(proc.stdout)["trace"]
     assert trace["limits"]["wall_time"] == 30 and "wall_time_max" not in trace["limits"]
     assert trace["limits_why"] == {} and not trace["wall_extended"]
+
+
+# What a terminal would act on rather than show: C0/C1 controls but line feeds and tabs, bidi controls.
+_ACTS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_HOSTILE = "\x1b]0;pwned\x07\x1b[2J\r\u202e\x9b31m"
+_HOSTILE_Q3 = f'''# Q3 {_HOSTILE}
+import ctypes, multiprocessing
+
+def greet(name):
+    ctypes.CDLL(None).prctl(15, {_HOSTILE!r}.encode(), 0, 0, 0)  # the process's own name
+    print(name, flush=True)
+
+if __name__ == "__main__":
+    p = multiprocessing.Process(target=greet, args=({_HOSTILE!r},), name={_HOSTILE!r})
+    p.start()
+    p.join()
+    raise ValueError({_HOSTILE!r})
+'''
+
+
+@pytest.mark.slow
+def test_inspect_run_and_errors_show_student_text_as_escapes(tmp_path: Path) -> None:
+    """A file name, its cells, what its program prints, names and raises, and a loader error quoting
+    the name reach the TA's terminal as visible escapes, never as sequences it would act on."""
+    sub = tmp_path / f"evil{_HOSTILE}.py"
+    sub.write_text(_HOSTILE_Q3)
+    broken = tmp_path / f"broken{_HOSTILE}.ipynb"
+    broken.write_bytes(b"\x00\x01 not a notebook")
+    for args in (["inspect", "--cells", str(sub)], ["run", str(sub), "-q", "Q3", "--show-program"],
+                 ["inspect", str(broken)], ["run", str(broken), "-q", "Q3"]):
+        proc = subprocess.run([sys.executable, "-m", "grader", *args], capture_output=True, text=True)
+        shown = proc.stdout + proc.stderr
+        assert not _ACTS.findall(shown), (args, _ACTS.findall(shown))
+        assert "\\x1b]0;pwned\\x07" in shown, args  # shown, not dropped
+    assert "ValueError" in shown or "binary file" in shown

@@ -86,3 +86,25 @@ def test_syntax_error_is_recorded_with_the_answer_line(tmp_path: Path) -> None:
 def test_no_code_no_program() -> None:
     sub, answers = located(example("001"))
     assert build_program(sub, answers["Q5"]) is None
+
+
+def test_only_the_attempts_that_may_run_are_built(tmp_path: Path) -> None:
+    """Hostile: 3,000 code cells under one question. A program was built for every one of them, each
+    reading every earlier cell for its prelude: 320 s here. Only the first MAX_ATTEMPTS are built."""
+    import time
+
+    from grader.grade import MAX_ATTEMPTS, is_attempt, programs_for
+    from tests.locate.helpers import notebook
+
+    cells = [("code", "# Q6\nimport multiprocessing\ndef f():\n    print(1)")]
+    cells += [("code", f"x{i} = {i}\nprint(x{i})") for i in range(3000)]
+    sub, answers = located(notebook(tmp_path, *cells))
+    answer = max(answers.values(), key=lambda a: len(a.code_parts()))
+    assert len(answer.code_parts()) > 2000
+    start = time.monotonic()
+    programs = programs_for(sub, answer)
+    assert time.monotonic() - start < 10
+    assert len(programs) == MAX_ATTEMPTS
+    attempts = [part for part in answer.code_parts() if is_attempt(part.text)]  # the definitions cell is not one
+    assert [p.cell for p in programs] == [part.cell for part in attempts[:MAX_ATTEMPTS]]
+    assert all(part.text in p.source for p, part in zip(programs, attempts, strict=False))

@@ -42,7 +42,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.handler(args)
     except GraderError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
+        from grader.render.safe import printable
+
+        print(printable(f"grader: {exc}", newlines=True), file=sys.stderr)  # it may quote a file's name
         return 2
     except BrokenPipeError:  # `grader ... | head`: the reader has all it wanted
         from grader.cli.grade import stdout_gone

@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     batch.check_output_folder(out, rubric)
     if planned.skipped:
         say("not graded (data or media, not submissions): " + printable(", ".join(planned.skipped)))
+    for line in planned.refused:
+        say(f"grader: not graded: {printable(line)}")
     if not planned.entries:
         say("grader: no submissions found")
         return 2
@@ -143,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     ids = [s.id for s in book.submissions]  # one pass (a large class is read back from disk at each)
     if overrides:
         for line in overrides.unused(set(ids)):
-            say(f"grader: warning: {line}")
+            say(f"grader: warning: {printable(line)}")
     earlier = [i for i in ids if i not in digests]
     if earlier:  # e.g. the per-file rows of a folder graded again with --one: kept, never deleted, but said
         from grader.results import details_path

@@ -174,7 +174,10 @@ def run_autograder(root: Path) -> int:
         result = grade_submission(str(root / "submission"), rubric, name="submission")
         outcome = outcome_of(result, rubric, submission_id="submission")
         write_results_json(outcome, results)
-        print(f"graded: {outcome.score:g} / {outcome.max_score:g}" + (f" ({outcome.error})" if outcome.error else ""))
+        from grader.render.safe import printable
+
+        print(printable(f"graded: {outcome.score:g} / {outcome.max_score:g}"
+                        + (f" ({outcome.error})" if outcome.error else "")))
     except Exception as exc:  # a results.json Gradescope can show beats a traceback only the staff see
         with contextlib.suppress(OSError):
             results.write_text(json.dumps({"score": 0, "output": f"The autograder failed: {exc}",

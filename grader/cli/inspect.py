@@ -11,6 +11,7 @@ from typing import Any
 from grader.answers import Answer, PartKind
 from grader.cli.common import add_one_option, add_rubric_option
 from grader.errors import SubmissionError
+from grader.render.safe import printable
 from grader.submission import CellKind, Submission
 
 PREVIEW_LINES = 3
@@ -48,9 +49,11 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     found = find_submissions(args.paths, one=args.one)
     if found.skipped:
-        print(f"not read (data or media, not submissions): {', '.join(found.skipped)}", file=sys.stderr)
+        print(printable(f"not read (data or media, not submissions): {', '.join(found.skipped)}"), file=sys.stderr)
+    for line in found.refused:
+        print(printable(f"grader: not read: {line}"), file=sys.stderr)
     for line in one_student_lines(found.split, questions, args.encoding):
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     for path in found.submissions:
         mapping = overrides.mapping(Path(path).name) if overrides else {}  # the name `load` gives it
         try:
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
                        named=[r.file for r in mapping.values() if r.file is not None])
         except SubmissionError as exc:
             failed += 1
-            print(f"grader: {exc}", file=sys.stderr)
+            print(printable(f"grader: {exc}"), file=sys.stderr)
             results.append({"submission": path, "error": exc.reason})
             continue
         answers = locate(sub, questions, {q: cells_named(sub, r.cells, r.lines, r.file) for q, r in mapping.items()})
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 data["cells"] = [c.to_json() for c in sub.cells]
             results.append(data)
         else:
-            print(render(sub, answers, show_cells=args.cells))
+            print(printable(render(sub, answers, show_cells=args.cells), newlines=True))
     if args.json:
         json.dump(results if len(results) != 1 else results[0], sys.stdout, indent=2)
         print()

@@ -57,7 +57,9 @@ def run(args: argparse.Namespace) -> int:
     answer = next(a for a in locate(sub, questions_from_rubric(rubric)) if a.question == question.id)
     n_code = len(answer.code_parts())
     if not n_code:
-        print(f"{sub.name} {question.id}: no code to run ({answer.reason})", file=sys.stderr)
+        from grader.render.safe import printable
+
+        print(printable(f"{sub.name} {question.id}: no code to run ({answer.reason})"), file=sys.stderr)
         return 1
     if not 1 <= args.attempt <= n_code:
         raise GraderError(f"{question.id} has {n_code} code attempt(s); --attempt must be 1..{n_code}")
@@ -78,14 +80,15 @@ def run(args: argparse.Namespace) -> int:
                    "program": program.to_json(), "trace": trace.to_json()}, sys.stdout, indent=2)
         print()
         return 0
-    print(f"{sub.name} {question.id}, attempt {args.attempt} of {n_code}: {sub.describe_cell(program.cell)}")
-    print(f"found: {answer.reason}")
-    for note in program.notes:
-        print(f"note: {note}")
+    from grader.render.safe import printable
+
+    out = [f"{sub.name} {question.id}, attempt {args.attempt} of {n_code}: {sub.describe_cell(program.cell)}",
+           f"found: {answer.reason}"]
+    out.extend(f"note: {note}" for note in program.notes)
     if args.show_program:
-        print("--- program ---")
-        for n, line in enumerate(program.source.rstrip("\n").split("\n"), start=1):
-            print(f"{n:4} | {line}")
-        print("---")
+        out.append("--- program ---")
+        out.extend(f"{n:4} | {line}" for n, line in enumerate(program.source.rstrip("\n").split("\n"), start=1))
+        out.append("---")
+    print(printable("\n".join(out), newlines=True))  # the file's name, its cells and notes are the student's
     print(format_trace(trace))
     return 0

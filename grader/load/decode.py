@@ -7,6 +7,14 @@ import codecs
 from grader.errors import SubmissionError
 
 
+def utf16_bom(data: bytes) -> str | None:
+    """'utf-16' when the bytes open with a UTF-16 byte order mark (Notepad's "Unicode", PowerShell's `>`
+    redirection), else None. Such text is full of NUL bytes, so it would otherwise look binary."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return None
+    return "utf-16" if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) else None
+
+
 def looks_binary(data: bytes) -> bool:
     """NUL bytes, or many control characters, in the first 8 KB: not a text file."""
     head = data[:8192]
@@ -41,7 +49,7 @@ def decode(path: str, data: bytes, encoding: str | None = None) -> str:
         except LookupError:
             raise SubmissionError(path, f"unknown encoding {encoding!r}") from None
         try:
-            return data.decode(encoding)
+            return data.decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
         except UnicodeDecodeError as exc:
             raise SubmissionError(path, f"not valid {encoding} text ({exc.reason} at byte {exc.start})") from None
     try:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import SubmissionError
-from grader.load.decode import decode, describe_binary, looks_binary
+from grader.load.decode import decode, describe_binary, looks_binary, utf16_bom
+from grader.load.files import not_followed, read_regular, walk
 from grader.load.folder import per_question_files, read_folder
 from grader.load.markdown import is_markdown, read_markdown
-from grader.load.notebook import read_notebook
+from grader.load.notebook import MAX_CELLS, read_notebook
 from grader.load.script import is_nbconvert, is_percent, read_script
 from grader.load.several import every_file
 from grader.load.text_export import is_text_export, read_plain_text, read_text_export
@@ -21,6 +22,11 @@ from grader.pysource import code_line_score, compiles, looks_like_code
 from grader.submission import FolderChoice, Format, Submission
 
 MAX_BYTES = 200 * 1024 * 1024  # larger files are refused before reading them
+# What is located and run: the source of the cells (outputs and attachments aside). Real homework has a few
+# hundred lines in at most a few hundred cells; locating answers costs more than linear time in the lines
+# of one cell, so a file of millions of lines (or cells) would hold a batch for hours and gigabytes.
+MAX_SOURCE_LINES = 100_000
+MAX_SOURCE_CHARS = 10 * 1024 * 1024
 
 # In a student's folder: which files can be a submission, best first.
 _PREFERRED = (".ipynb", ".py", ".txt", ".md", ".qmd", "")
@@ -28,16 +34,14 @@ _SKIP_DIRS = {".ipynb_checkpoints", "__pycache__", ".git", "__MACOSX", ".venv", 
 
 
 def _candidates(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-        for f in sorted(files):
-            if f.startswith(".") or f.startswith("~$"):
-                continue
-            p = Path(root) / f
-            if p.suffix.lower() in _PREFERRED and p.is_file():
-                found.append(p)
-    return found
+    """The regular files of a student's folder that can be a submission (no symlink followed)."""
+    return walk(folder, _PREFERRED, _SKIP_DIRS)[0]
+
+
+def _refused(folder: Path) -> list[str]:
+    """A line for each file of a student's folder that could be a submission but is not read: a symlink
+    (it could point at /etc/shadow or a classmate's folder), a pipe, a socket, a device."""
+    return walk(folder, _PREFERRED, _SKIP_DIRS)[1]
 
 
 def choose_file(folder: Path) -> tuple[Path, list[str], FolderChoice]:
@@ -53,7 +57,9 @@ def choose_file(folder: Path) -> tuple[Path, list[str], FolderChoice]:
         if others:
             notes.append(f"the folder also holds {', '.join(others)} (not graded; the largest was chosen)")
         return chosen, notes, FolderChoice(str(chosen.relative_to(folder)), tuple(others))
-    raise SubmissionError(str(folder), "no notebook or Python script in this folder")
+    refused = _refused(folder)
+    raise SubmissionError(str(folder), "no notebook or Python script in this folder"
+                          + (f" ({'; '.join(refused)})" if refused else ""))
 
 
 _AS = {Format.SCRIPT: "a Python script", Format.TEXT: "a plain-text answer sheet", Format.MARKDOWN: "Markdown",
@@ -129,24 +135,44 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
         raise SubmissionError(shown, "no such file or folder")
     name = name or p.name
     if p.is_dir():
-        files = [f for f in _candidates(p) if _nonempty(f)]
-        if per_question_files(files):
-            return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding), MAX_BYTES)
-        main, notes, choice = choose_file(p)
-        alone: Submission | None = None
-        try:
-            alone = _read_file(main, name, encoding)
-            alone.notes[:0] = notes
-            alone.chosen = choice
-        except SubmissionError:
-            if questions is None or len(files) < 2:
-                raise
+        sub = _within_bounds(_load_folder(p, name, encoding, questions, named))
+        sub.notes.extend(_refused(p))  # said, so a TA knows what the grade did not see
+        return sub
+    return _read_file(p, name, encoding, follow=True)  # named by the TA: followed
+
+
+def _within_bounds(sub: Submission) -> Submission:
+    """`sub`, or SubmissionError when it holds more source than any homework (see MAX_SOURCE_LINES)."""
+    cells = len(sub.cells)
+    chars = sum(len(c.source) for c in sub.cells)
+    lines = sum(c.source.count("\n") + 1 for c in sub.cells)
+    for n, most, what in ((cells, MAX_CELLS, "cells"), (lines, MAX_SOURCE_LINES, "lines of source"),
+                          (chars, MAX_SOURCE_CHARS, "characters of source")):
+        if n > most:
+            raise SubmissionError(sub.path, f"{n:,} {what}, more than any homework (at most {most:,} are read): "
+                                            "not graded, a TA should look at it")
+    return sub
+
+
+def _load_folder(p: Path, name: str, encoding: str | None, questions: Sequence[QuestionRef] | None,
+                 named: Collection[str]) -> Submission:
+    files = [f for f in _candidates(p) if _nonempty(f)]
+    if per_question_files(files):
+        return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding), MAX_BYTES)
+    main, notes, choice = choose_file(p)
+    alone: Submission | None = None
+    try:
+        alone = _read_file(main, name, encoding)
+        alone.notes[:0] = notes
+        alone.chosen = choice
+    except SubmissionError:
         if questions is None or len(files) < 2:
-            assert alone is not None
-            return alone
-        return every_file(p, name, files, main, alone, lambda f, n: _read_file(f, n, encoding), MAX_BYTES, questions,
-                          named)
-    return _read_file(p, name, encoding)
+            raise
+    if questions is None or len(files) < 2:
+        assert alone is not None
+        return alone
+    return every_file(p, name, files, main, alone, lambda f, n: _read_file(f, n, encoding), MAX_BYTES, questions,
+                      named)
 
 
 def _nonempty(p: Path) -> bool:
@@ -156,21 +182,21 @@ def _nonempty(p: Path) -> bool:
         return False
 
 
-def _read_file(p: Path, name: str, encoding: str | None) -> Submission:
-    try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise SubmissionError(str(p), f"file too large ({size // (1024 * 1024)} MB; the limit is "
-                                          f"{MAX_BYTES // (1024 * 1024)} MB)")
-        data = p.read_bytes()
-    except OSError as exc:
-        raise SubmissionError(str(p), f"cannot read: {exc.strerror or exc}") from None
+def _read_file(p: Path, name: str, encoding: str | None, *, follow: bool = False) -> Submission:
+    """One file read as a submission; `follow`: it may be a symlink (only a path the TA named)."""
+    data = read_regular(p, MAX_BYTES, follow=follow)
     if not data:
         raise SubmissionError(str(p), "empty file")
-    if looks_binary(data):
+    bom = utf16_bom(data)
+    if bom is None and looks_binary(data):
         raise SubmissionError(str(p), describe_binary(data))
-    text = decode(str(p), data, encoding)
-    submission = _read_text(str(p), name, text)
+    text = decode(str(p), data, encoding or bom)
+    if not text.lstrip().startswith("{"):  # not a notebook: bounded before it is compiled to see what it is
+        lines = text.count("\n") + 1
+        if lines > 2 * MAX_SOURCE_LINES:  # a text export's recorded output counts too: twice the bound
+            raise SubmissionError(str(p), f"{lines:,} lines, more than any homework (at most "
+                                          f"{2 * MAX_SOURCE_LINES:,} are read): not graded, a TA should look at it")
+    submission = _within_bounds(_read_text(str(p), name, text))
     if not submission.cells or all(c.is_blank for c in submission.cells):
         raise SubmissionError(str(p), "nothing in it: every cell is empty")
     return submission
@@ -187,6 +213,7 @@ class Found:
     submissions: list[str]  # what to grade, one entry per student
     skipped: list[str]  # files in folders of submissions that are not submissions (named, never lost)
     split: list[str] = field(default_factory=list)  # folders named that became one submission per entry
+    refused: list[str] = field(default_factory=list)  # a line for each entry not graded and why (a symlink out)
 
 
 def find_submissions(paths: list[str], *, one: bool = False) -> Found:
@@ -208,13 +235,25 @@ def find_submissions(paths: list[str], *, one: bool = False) -> Found:
             for e in sorted(p.iterdir()):
                 if e.name.startswith(".") or e.name in _SKIP_DIRS:
                     continue
-                if e.is_file() and e.suffix.lower() in NOT_SUBMISSIONS:
+                if e.is_symlink() and not _stays_inside(e, p):
+                    found.refused.append(f"{e}: {not_followed(e)} (a link out of {raw}; to grade what it points "
+                                         f"at, name it on the command line)")
+                elif e.is_file() and e.suffix.lower() in NOT_SUBMISSIONS:
                     found.skipped.append(str(e))
                 else:
                     found.submissions.append(str(e))
         else:
             found.submissions.append(raw)
     return found
+
+
+def _stays_inside(link: Path, folder: Path) -> bool:
+    """Does the symlink `link`, an entry of a class folder, lead to something inside `folder`? A student's
+    archive unpacked into the class folder may hold a link to /root or to a classmate's files."""
+    try:
+        return link.resolve(strict=True).is_relative_to(folder.resolve(strict=True))
+    except (OSError, RuntimeError):  # broken, or a loop
+        return False
 
 
 def _holds_code(folder: Path) -> bool:

@@ -16,6 +16,7 @@ from grader.errors import SubmissionError
 from grader.submission import Cell, CellKind, Format, Origin, Submission
 
 MAX_OUTPUT_CHARS = 20_000  # recorded output kept per cell, for the report
+MAX_CELLS = 10_000  # real homework has a few hundred; past this a notebook is not read (grader.load.loader)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -46,6 +47,7 @@ def _outputs_text(outputs: Any) -> str:
     if not isinstance(outputs, list):
         return ""
     chunks: list[str] = []
+    size = 0
     for out in outputs:
         if not isinstance(out, dict):
             continue
@@ -65,7 +67,8 @@ def _outputs_text(outputs: Any) -> str:
                 chunks.append(_ANSI.sub("", "\n".join(str(t) for t in tb)) + "\n")
             else:
                 chunks.append(f"{out.get('ename', 'Error')}: {out.get('evalue', '')}\n")
-        if sum(len(c) for c in chunks) > MAX_OUTPUT_CHARS:
+        size += len(chunks[-1]) if chunks else 0
+        if size > MAX_OUTPUT_CHARS:  # a running total: a million empty outputs cost one pass, not a million sums
             break
     text = "".join(chunks)
     if len(text) > MAX_OUTPUT_CHARS:
@@ -109,6 +112,9 @@ def read_notebook(path: str, name: str, text: str) -> Submission:
         raise SubmissionError(path, "not a notebook: 'cells' is not a list")
     if not raw_cells:
         raise SubmissionError(path, "notebook has no cells")
+    if len(raw_cells) > MAX_CELLS:
+        raise SubmissionError(path, f"{len(raw_cells):,} cells, more than any homework (at most {MAX_CELLS:,} are "
+                                    "read): not graded, a TA should look at it")
 
     cells: list[Cell] = []
     for i, raw in enumerate(raw_cells):

@@ -19,6 +19,7 @@ Every placement keeps its reason, in words a TA can check.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -454,10 +455,10 @@ def _resolve_repeats(sections: list[_Section], pieces: list[Piece], questions: S
     """A label that repeats a question number (`5.)` twice, and no `6.` anywhere) may be the next
     question's, mis-numbered: it is, when that question has no label of its own and what follows
     the repeated label fits it better than the question the number names."""
+    labelled = Counter(t.owner for t in sections if t.owner is not None)  # kept up to date: linear in sections
     for s in sections:
         if not s.repeat or s.owner is None or not s.pieces:
             continue
-        labelled = {t.owner for t in sections if t.owner is not None}
         k = order[s.owner]
         later = questions[k + 1 :]
         cand = later[0] if later and later[0].id not in labelled else None
@@ -469,7 +470,11 @@ def _resolve_repeats(sections: list[_Section], pieces: list[Piece], questions: S
             s.moved = (f"a second {owner.id} label; {cand.id} has no label of its own and what follows fits "
                        f"{cand.id} better than {owner.id} by content ({theirs:.2f} against {mine:.2f}), so it answers "
                        f"{cand.id}")
+            labelled[s.owner] -= 1
+            if not labelled[s.owner]:
+                del labelled[s.owner]
             s.owner = cand.id
+            labelled[cand.id] += 1
 
 
 def _runs(unmarked: list[QuestionRef], order: Mapping[str, int]) -> list[list[QuestionRef]]:
@@ -553,12 +558,12 @@ def _move_by_content(sub: Submission, pieces: list[Piece], questions: Sequence[Q
         if any(matches_patterns(pieces[i], q) for i in own):
             continue
         candidates = []
+        prose = Counter(pl.question for j, pl in placement.items() if pieces[j].has_prose)  # once, not per piece
         for i, pl in placement.items():
             owner = by_id.get(pl.question)
             if owner is None or owner.kind == "code" or not pieces[i].has_code:
                 continue
-            others = [j for j, pj in placement.items() if pj.question == owner.id and j != i]
-            if not any(pieces[j].has_prose for j in others):
+            if not prose[owner.id] - (1 if pieces[i].has_prose else 0):
                 continue  # the code is that written question's only answer: leave it there
             if matches_patterns(pieces[i], q) and _fits_best(pieces[i], q, questions):
                 candidates.append(i)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -54,6 +55,12 @@ class Bwrap:
     path: str
     version: str
     setpriv: str | None  # for root: drops to the run's uid inside the sandbox
+
+
+def sizes_tmpfs(bw: Bwrap) -> bool:
+    """Does this bwrap take `--size` (bubblewrap 0.8.0 and later)?"""
+    m = re.search(r"(\d+)\.(\d+)", bw.version)
+    return m is not None and (int(m.group(1)), int(m.group(2))) >= (0, 8)
 
 
 def find() -> str | None:
@@ -168,15 +175,20 @@ def command(
     block_fd: int | None,
     uid: int | None,
     empty: Path,
+    tmp_size: int | None = None,
 ) -> list[str]:
     """The bwrap argv that runs `python filename` in `work`, as `uid` (root) or as the caller;
     with `block_fd`, bwrap waits for a byte on it before starting the program. `empty`: an empty
-    file anyone can read, bound over what the program's interpreters must not run."""
+    file anyone can read, bound over what the program's interpreters must not run. `tmp_size`: the
+    bytes each of /tmp and /dev/shm may hold (where this bwrap can say so)."""
+    # A tmpfs is memory no process is charged for: unsized, /tmp took 1.2 GB of 8 MB files (each within
+    # the file-size limit) and would have taken half the machine's memory.
+    size = ["--size", str(tmp_size)] if tmp_size is not None and sizes_tmpfs(bw) else []
     argv = [bw.path, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--new-session",
             "--info-fd", str(info_fd), *(["--block-fd", str(block_fd)] if block_fd is not None else []),
             *_system_binds(),
-            "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc",
-            "--perms", "1777", "--tmpfs", "/tmp"]
+            "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm", "--proc", "/proc",
+            "--perms", "1777", *size, "--tmpfs", "/tmp"]
     binds: list[tuple[str, str]] = []
     for d in (*prefixes(python), *read_only):
         if not _under(d, [b for _, b in binds] + ["/usr"]):

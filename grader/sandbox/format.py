@@ -1,9 +1,10 @@
-"""A Trace as text a TA can read in a terminal."""
+"""A Trace as text a TA can read in a terminal (student text shown as escapes: `grader.render.safe`)."""
 
 from __future__ import annotations
 
 import textwrap
 
+from grader.render.safe import printable
 from grader.trace import Line, Process, Trace
 
 MAX_LINES = 40  # per process
@@ -165,4 +166,5 @@ def format_trace(trace: Trace) -> str:
         add("\nIssues (claims and observations that disagree, notes):")
         for issue in trace.issues:
             add(f"  {issue.kind}" + (f" [{issue.pid}]" if issue.pid is not None else "") + f": {issue.detail}")
-    return "\n".join(out) + "\n"
+    # Every name, argument, message and line here may be the program's: shown, never acted on by the terminal.
+    return printable("\n".join(out), newlines=True) + "\n"

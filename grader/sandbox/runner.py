@@ -165,7 +165,8 @@ def _resolve_python(python: str | None) -> str:
 
 
 def run_folder_size(limits: Limits) -> int:
-    """Bytes the run folder may hold when it is a tmpfs of its own: sixteen files at the size limit."""
+    """Bytes the run folder may hold when it is a tmpfs of its own: sixteen files at the size limit
+    (and each of the sandbox's /tmp and /dev/shm)."""
     return max(64 << 20, 16 * limits.file_size)
 
 
@@ -288,7 +289,7 @@ class _Run:
             return [*kernel.as_user(self.uid), self.exe, self.filename]
         return bwrap.command(self.bw, python=self.exe, filename=self.filename, rundir=self.rundir, work=self.work,
                              read_only=(str(self.boot),), info_fd=info_fd, block_fd=block_fd, uid=self.uid,
-                             empty=self.boot / bootdir.EMPTY)
+                             empty=self.boot / bootdir.EMPTY, tmp_size=run_folder_size(self.limits))
 
     def _launch(self) -> tuple[subprocess.Popen[bytes], Watch, float]:
         env = self._environment()

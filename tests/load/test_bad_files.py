@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -93,3 +94,45 @@ def test_cli_reports_each_bad_file_and_goes_on(tmp_path: Path) -> None:
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("grader: ")]
     assert len(errors) == len(BAD)
     assert "good.py" in proc.stdout and "Q1:" in proc.stdout
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), [
+    ("lines.py", lambda: "# Q1\n" + "x = 1\n" * 3_000_000, "lines, more than any homework"),
+    ("cells.ipynb", lambda: json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": "x=1"}] * 20_000}),
+     "20,000 cells, more than any homework"),
+    ("long.ipynb", lambda: json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "# Q3\n" + "x = 1\n" * 120_000}]}), "lines of source, more than any homework"),
+    ("wide.ipynb", lambda: json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+         "source": "# Q3\nx = '" + "a" * 11_000_000 + "'\n"}]}), "characters of source, more than any homework"),
+])
+def test_more_source_than_any_homework_is_refused_before_it_is_located(tmp_path: Path, name: str, make: Any,
+                                                                       expected: str) -> None:
+    """Locating answers costs more than linear time in a cell's lines: a 3-million-line script held
+    `grader inspect` past 300 s and 7.5 GB; a notebook of a million cells past 300 s. Refused at once."""
+    path = tmp_path / name
+    path.write_text(make())
+    start = time.monotonic()
+    with pytest.raises(SubmissionError, match=expected):
+        load(path)
+    assert time.monotonic() - start < 20  # a guard against the old hours, not a benchmark
+
+
+def test_a_million_empty_outputs_are_read_in_one_pass(tmp_path: Path) -> None:
+    outputs = [{"output_type": "stream", "name": "stdout", "text": ""}] * 1_000_000
+    path = tmp_path / "outputs.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": outputs, "source": "print(1)"}]}))
+    start = time.monotonic()
+    assert load(path).cells[0].source == "print(1)"
+    assert time.monotonic() - start < 20
+
+
+def test_utf16_with_a_byte_order_mark_is_read_as_text(tmp_path: Path) -> None:
+    """PowerShell's `>` and Notepad's "Unicode" write UTF-16 with a BOM: text, not a binary file."""
+    path = tmp_path / "hw.py"
+    path.write_bytes("# Q1\r\nMultiprocessing runs processes in parallel.\r\n".encode("utf-16"))
+    sub = load(path)
+    assert sub.cells[0].source.startswith("# Q1\nMultiprocessing")

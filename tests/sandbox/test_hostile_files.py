@@ -264,3 +264,48 @@ print(out)
     out = ast.literal_eval(stdout_of(trace, trace.processes[0])[0])
     assert not [o for o in out if o.startswith("wrote")], out
     assert trace.file("mine.txt") is not None
+
+
+FILL = '''import os
+COUNT = 100
+for d in ("/tmp", "/dev/shm"):
+    n = 0
+    try:
+        for i in range(COUNT):
+            with open(f"{d}/fill{i}", "wb") as f:
+                f.write(b"x" * (1 << 20))
+            n += 1
+    except OSError as exc:
+        print(d, n, exc.errno, flush=True)
+    else:
+        print(d, n, "all", flush=True)
+'''
+
+
+@needs_namespaces
+@pytest.mark.parametrize("user", ["root", "nobody"])
+def test_tmp_and_shm_hold_no_more_than_the_run_folder(user: str) -> None:
+    """A tmpfs is memory no process is charged for: unsized, a program wrote 1.2 GB to /tmp in files
+    each within the file-size limit (and could have taken half the machine's memory)."""
+    from grader.sandbox import Limits
+    from grader.sandbox.runner import run_folder_size
+
+    limits = Limits(wall_time=10, file_size=1 << 20)  # 64 MiB of /tmp and of /dev/shm each, 100 files of 1 MiB
+    assert run_folder_size(limits) == 64 << 20
+    if user == "root":
+        if os.geteuid() != 0:
+            pytest.skip("as root only")
+        trace = sandboxed(FILL, within=30.0, limits=limits)
+    else:
+        from tests.sandbox.test_isolation import SYSTEM_PYTHON, _run_as_nobody
+
+        if SYSTEM_PYTHON is None or os.geteuid() != 0:
+            pytest.skip("needs root to become nobody, and a system Python")
+        trace = _run_as_nobody(FILL.replace("COUNT = 100", "COUNT = 300"), wall=20)  # the default limits: 256 MiB
+    lines = stdout_of(trace, trace.processes[0])
+    assert len(lines) == 2, lines
+    for line in lines:
+        where, n, how = line.split()
+        assert where in ("/tmp", "/dev/shm"), line
+        assert how == "28", line  # ENOSPC at the size
+        assert (60 if user == "root" else 250) <= int(n) <= (64 if user == "root" else 256), line
