@@ -176,19 +176,25 @@ def command(
     uid: int | None,
     empty: Path,
     tmp_size: int | None = None,
+    tmp_dirs: tuple[Path, Path] | None = None,
 ) -> list[str]:
     """The bwrap argv that runs `python filename` in `work`, as `uid` (root) or as the caller;
     with `block_fd`, bwrap waits for a byte on it before starting the program. `empty`: an empty
     file anyone can read, bound over what the program's interpreters must not run. `tmp_size`: the
-    bytes each of /tmp and /dev/shm may hold (where this bwrap can say so)."""
+    bytes each of /tmp and /dev/shm may hold (where this bwrap can say so). `tmp_dirs`: folders of
+    the run folder to bind on /tmp and /dev/shm instead (a tmpfs of the grader's own, whose inodes
+    are capped too: bwrap's tmpfs caps only bytes)."""
     # A tmpfs is memory no process is charged for: unsized, /tmp took 1.2 GB of 8 MB files (each within
     # the file-size limit) and would have taken half the machine's memory.
     size = ["--size", str(tmp_size)] if tmp_size is not None and sizes_tmpfs(bw) else []
     argv = [bw.path, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--new-session",
             "--info-fd", str(info_fd), *(["--block-fd", str(block_fd)] if block_fd is not None else []),
             *_system_binds(),
-            "--dev", "/dev", "--perms", "1777", *size, "--tmpfs", "/dev/shm", "--proc", "/proc",
-            "--perms", "1777", *size, "--tmpfs", "/tmp"]
+            "--dev", "/dev", "--proc", "/proc"]
+    if tmp_dirs is not None:
+        argv += ["--bind", str(tmp_dirs[0]), "/tmp", "--bind", str(tmp_dirs[1]), "/dev/shm"]
+    else:
+        argv += ["--perms", "1777", *size, "--tmpfs", "/dev/shm", "--perms", "1777", *size, "--tmpfs", "/tmp"]
     binds: list[tuple[str, str]] = []
     for d in (*prefixes(python), *read_only):
         if not _under(d, [b for _, b in binds] + ["/usr"]):

@@ -210,6 +210,7 @@ class _Run:
         rundir, slot_fd = _lease_rundir()
         self.rundir = rundir
         self.work, self.tmp, self.events_path = rundir / "work", rundir / "tmp", rundir / "events.jsonl"
+        self.shm = rundir / "shm"
         try:
             if cancel.requested():
                 raise cancel.Cancelled("the grader is stopping")
@@ -230,13 +231,13 @@ class _Run:
 
     def _prepare(self) -> None:
         self.run_folder_mounted = workdir.mount_run_folder(self.rundir, run_folder_size(self.limits))
-        for d in (self.work, self.tmp):
+        for d in (self.work, self.tmp, self.shm):
             d.mkdir(mode=0o700)
         self.events_path.touch(mode=0o600)
         (self.work / self.filename).write_text(self.source, encoding="utf-8")
         if self.uid is not None:
             self.work.parent.chmod(0o711)
-            for p in (self.work, self.tmp, self.events_path, self.work / self.filename):
+            for p in (self.work, self.tmp, self.shm, self.events_path, self.work / self.filename):
                 os.chown(p, self.uid, self.uid)
         # A uid of its own already bounds the process count (RLIMIT_NPROC) and names exactly the
         # run's processes: `pids` stands in only where the program has to run as root. The memory
@@ -289,7 +290,11 @@ class _Run:
             return [*kernel.as_user(self.uid), self.exe, self.filename]
         return bwrap.command(self.bw, python=self.exe, filename=self.filename, rundir=self.rundir, work=self.work,
                              read_only=(str(self.boot),), info_fd=info_fd, block_fd=block_fd, uid=self.uid,
-                             empty=self.boot / bootdir.EMPTY, tmp_size=run_folder_size(self.limits))
+                             empty=self.boot / bootdir.EMPTY, tmp_size=run_folder_size(self.limits),
+                             # in the run folder's tmpfs: its bytes and its inodes (RUN_FOLDER_INODES)
+                             # bound them; a tmpfs of bwrap's caps bytes only, and a program made
+                             # 700 MB of kernel memory of empty files in /tmp in 10 s
+                             tmp_dirs=(self.tmp, self.shm) if self.run_folder_mounted else None)
 
     def _launch(self) -> tuple[subprocess.Popen[bytes], Watch, float]:
         env = self._environment()
