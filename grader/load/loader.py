@@ -38,15 +38,10 @@ def _candidates(folder: Path) -> list[Path]:
     return walk(folder, _PREFERRED, _SKIP_DIRS)[0]
 
 
-def _refused(folder: Path) -> list[str]:
-    """A line for each file of a student's folder that could be a submission but is not read: a symlink
-    (it could point at /etc/shadow or a classmate's folder), a pipe, a socket, a device."""
-    return walk(folder, _PREFERRED, _SKIP_DIRS)[1]
-
-
-def choose_file(folder: Path) -> tuple[Path, list[str], FolderChoice]:
-    """The notebook or script in a student's folder, notes on what else was there, and the choice."""
-    candidates = _candidates(folder)
+def choose_file(folder: Path, listing: tuple[list[Path], list[str]]) -> tuple[Path, list[str], FolderChoice]:
+    """The notebook or script in a student's folder (`listing`: its `walk`), notes on what else was
+    there, and the choice."""
+    candidates, refused = listing
     for ext in _PREFERRED:
         group = [p for p in candidates if p.suffix.lower() == ext and p.stat().st_size > 0]
         if not group:
@@ -57,7 +52,6 @@ def choose_file(folder: Path) -> tuple[Path, list[str], FolderChoice]:
         if others:
             notes.append(f"the folder also holds {', '.join(others)} (not graded; the largest was chosen)")
         return chosen, notes, FolderChoice(str(chosen.relative_to(folder)), tuple(others))
-    refused = _refused(folder)
     raise SubmissionError(str(folder), "no notebook or Python script in this folder"
                           + (f" ({'; '.join(refused)})" if refused else ""))
 
@@ -135,8 +129,11 @@ def load(path: str | os.PathLike[str], *, encoding: str | None = None, name: str
         raise SubmissionError(shown, "no such file or folder")
     name = name or p.name
     if p.is_dir():
-        sub = _within_bounds(_load_folder(p, name, encoding, questions, named))
-        sub.notes.extend(_refused(p))  # said, so a TA knows what the grade did not see
+        # One walk: the files that can be a submission, and a line for each one not read (a symlink:
+        # it could point at /etc/shadow or a classmate's folder; a pipe, a socket, a device)
+        listing = walk(p, _PREFERRED, _SKIP_DIRS)
+        sub = _within_bounds(_load_folder(p, name, encoding, questions, named, listing))
+        sub.notes.extend(listing[1])  # said, so a TA knows what the grade did not see
         return sub
     return _read_file(p, name, encoding, follow=True)  # named by the TA: followed
 
@@ -155,11 +152,11 @@ def _within_bounds(sub: Submission) -> Submission:
 
 
 def _load_folder(p: Path, name: str, encoding: str | None, questions: Sequence[QuestionRef] | None,
-                 named: Collection[str]) -> Submission:
-    files = [f for f in _candidates(p) if _nonempty(f)]
+                 named: Collection[str], listing: tuple[list[Path], list[str]]) -> Submission:
+    files = [f for f in listing[0] if _nonempty(f)]
     if per_question_files(files):
         return read_folder(p, name, files, lambda f, n: _read_file(f, n, encoding), MAX_BYTES)
-    main, notes, choice = choose_file(p)
+    main, notes, choice = choose_file(p, listing)
     alone: Submission | None = None
     try:
         alone = _read_file(main, name, encoding)

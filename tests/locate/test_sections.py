@@ -242,15 +242,20 @@ POOL_EXAMPLE = ("import multiprocessing\n\ndef double(x):\n    return x * 2\n\ni
                 "    with multiprocessing.Pool(processes=2) as pool:\n        print(pool.map(double, [1, 2, 3]))\n")
 
 
+# Q4's prose with a Pool example, then Q5's label
+Q4_WITH_EXAMPLE = (
+    ("code", "#Q4. What is a multiprocessing pool in python? Why is it used?"),
+    ("code", "#A pool spreads the calls of one function over worker processes."),
+    ("code", "#example\n\n" + POOL_EXAMPLE),
+    ("code", "#Q5. How can we create a pool of worker processes in python using the multiprocessing module?"),
+)
+
+
 def test_code_moved_by_content_goes_to_the_code_question_it_fits_best(tmp_path: Path) -> None:
     # A real notebook's shape: Q4's prose and a Pool example, Q5 answered, Q6 labelled and left empty.
     # Q6's pattern (any Process or Pool) matches the example, but it answers Q5, which has its own.
     path = notebook(tmp_path,
-                    ("code", "#Q4. What is a multiprocessing pool in python? Why is it used?"),
-                    ("code", "#A pool spreads the calls of one function over worker processes."),
-                    ("code", "#example\n\n" + POOL_EXAMPLE),
-                    ("code", "#Q5. How can we create a pool of worker processes in python using the multiprocessing "
-                             "module?"),
+                    *Q4_WITH_EXAMPLE,
                     ("code", POOL_EXAMPLE.replace("double", "triple").replace("* 2", "* 3")),
                     ("code", "#Q6. Write a python program to create 4 processes, each process should print a "
                              "different number using the multiprocessing module in python."),
@@ -261,11 +266,7 @@ def test_code_moved_by_content_goes_to_the_code_question_it_fits_best(tmp_path: 
     assert [p.cell for p in answers["Q4"].parts] == [1, 2]
     # With Q5 left empty instead, the example is Q5's answer by content, as before.
     path = notebook(tmp_path,
-                    ("code", "#Q4. What is a multiprocessing pool in python? Why is it used?"),
-                    ("code", "#A pool spreads the calls of one function over worker processes."),
-                    ("code", "#example\n\n" + POOL_EXAMPLE),
-                    ("code", "#Q5. How can we create a pool of worker processes in python using the multiprocessing "
-                             "module?"),
+                    *Q4_WITH_EXAMPLE,
                     ("code", ""), name="q5_empty.ipynb")
     _, answers = located(path)
     assert answers["Q5"].method is Method.CONTENT and [p.cell for p in answers["Q5"].code_parts()] == [2]

@@ -26,6 +26,13 @@ WORK = "/run/work"
 ARGV = ("/usr/bin/python3", "answer.py")
 
 
+def in_pidns(text: str) -> KernelRecord:
+    """The record of `text`, strace's output of a run in a PID namespace of its own (/proc not read)."""
+    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
+    rec.feed(text.encode())
+    return rec
+
+
 def record(text: str) -> KernelRecord:
     rec = KernelRecord(pipes={PIPE: "stdout", PIPE + 1: "stderr"}, workdir=WORK, main_argv=ARGV, read_proc=False,
                        pidns=False)
@@ -118,9 +125,7 @@ def test_in_a_pid_namespace_a_thread_gone_before_proc_was_read_is_matched_by_get
             + "103 1.33 +++ exited with 0 +++\n"
             + "100 1.34 wait4(10003, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 10003\n"
             + "100 1.4 +++ exited with 0 +++\n")
-    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
-    rec.feed(text.encode())
-    facts = rec.facts()
+    facts = in_pidns(text).facts()
     assert set(facts.processes) == {100, 103} and facts.processes[100].threads == [102]
     assert (facts.inner(100), facts.inner(103), facts.processes[103].parent) == (10001, 10003, 100)
     assert [(w.pid, w.tid) for w in facts.writes] == [(100, 102)]
@@ -144,9 +149,7 @@ def test_a_child_gone_before_it_could_be_identified_is_matched_when_it_is_the_on
             + "103 1.3 +++ killed by SIGTERM +++\n"
             + "100 1.35 wait4(10003, [{WIFSIGNALED(s) && WTERMSIG(s) == SIGTERM}], 0, NULL) = 10003\n"
             + "100 1.4 +++ exited with 0 +++\n")
-    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
-    rec.feed(text.encode())
-    facts = rec.facts()
+    facts = in_pidns(text).facts()
     assert facts.complete, facts.gaps
     killed = facts.processes[103]
     assert (killed.parent, killed.inner, killed.created, killed.signal) == (100, 10003, 1.2, "SIGTERM")
@@ -156,9 +159,7 @@ def test_a_child_gone_before_it_could_be_identified_is_matched_when_it_is_the_on
     # (the run is made again) rather than guess
     two = text.replace("100 1.35", "100 1.21 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|SIGCHLD) = 10004\n"
                        "104 1.31 +++ killed by SIGTERM +++\n100 1.35")
-    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
-    rec.feed(two.encode())
-    facts = rec.facts()
+    facts = in_pidns(two).facts()
     assert not facts.complete
     assert any("2 fork(s) could not be paired with the process each made" in g for g in facts.gaps), facts.gaps
 
@@ -176,9 +177,7 @@ def test_a_fork_whose_child_is_not_in_the_record_is_a_gap() -> None:
             + "100 1.2 clone(child_stack=NULL, flags=CLONE_UNTRACED|SIGCHLD) = 10003\n"
             + "100 1.35 wait4(10003, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 10003\n"
             + "100 1.4 +++ exited with 0 +++\n")
-    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
-    rec.feed(text.encode())
-    facts = rec.facts()
+    facts = in_pidns(text).facts()
     assert not facts.complete and set(facts.processes) == {100, 102}
     assert any("1 fork(s) could not be paired with the process each made" in g for g in facts.gaps), facts.gaps
     same_ns = text.replace("= 10001", "= 100").replace("= 10002", "= 102").replace("10003", "103")
@@ -201,9 +200,7 @@ def test_a_forked_child_taken_for_a_thread_is_a_gap() -> None:
             + "102 1.12 +++ exited with 0 +++\n"
             + "100 1.35 wait4(10002, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 10002\n"
             + "100 1.4 +++ exited with 0 +++\n")
-    rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
-    rec.feed(text.encode())
-    facts = rec.facts()
+    facts = in_pidns(text).facts()
     assert facts.complete and facts.processes[102].parent == 100
     rec = KernelRecord(pipes={PIPE: "stdout"}, workdir=WORK, main_argv=ARGV, read_proc=False, pidns=True)
     rec.tgid[102] = 100  # what a misread /proc/102/status would say: a thread of the main process
